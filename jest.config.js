@@ -1,0 +1,27 @@
+// Unit specs sit beside their code; end-to-end specs boot the real AppModule
+// against PostgreSQL (embedded PGlite by default, or TEST_DATABASE_URL).
+const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
+// @fastify/static (Swagger UI's assets) requires content-disposition 3, which is
+// ESM only: Node 20 loads it natively, Jest's CommonJS runtime does not, so Jest
+// compiles that one package to CommonJS.
+const esmOnly = ['content-disposition'];
+const esmToCjs = [
+  'ts-jest',
+  { tsconfig: { allowJs: true, module: 'commonjs', ignoreDeprecations: '6.0' } },
+];
+const shared = {
+  testEnvironment: 'node',
+  rootDir: '.',
+  transform: {
+    '^.+\\.ts$': tsJest,
+    [`node_modules/(${esmOnly.join('|')})/.+\\.js$`]: esmToCjs,
+  },
+  transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
+};
+module.exports = {
+  testTimeout: 60000,
+  projects: [
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+    { ...shared, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
+  ],
+};

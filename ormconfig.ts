@@ -1,0 +1,7 @@
+// The DataSource for the TypeORM CLI (npm run migration:run / migration:revert /
+// migration:generate): the same options the app builds, from the same environment.
+import 'reflect-metadata';
+import { loadConfig } from './src/config/configuration';
+import { AppDataSource, buildDataSourceOptions } from './src/database/database.options';
+
+export default new AppDataSource(buildDataSourceOptions(loadConfig(process.env)));

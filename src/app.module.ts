@@ -1,0 +1,30 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { AuthModule } from './auth/auth.module';
+import { JwtAuthGuard } from './auth/guards/jwt-auth.guard';
+import { ProblemDetailsFilter } from './common/filters/problem-details.filter';
+import { ContentTypeGuard } from './common/guards/content-type.guard';
+import { createValidationPipe } from './common/validation';
+import { appConfig } from './config/configuration';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { UsersModule } from './users/users.module';
+
+@Module({
+  imports: [
+    ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [appConfig] }),
+    DatabaseModule,
+    UsersModule,
+    AuthModule,
+    HealthModule,
+  ],
+  providers: [
+    { provide: APP_PIPE, useFactory: createValidationPipe },
+    { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+    // Global guards run in this order: the media type first, then the bearer token.
+    { provide: APP_GUARD, useClass: ContentTypeGuard },
+    { provide: APP_GUARD, useExisting: JwtAuthGuard },
+  ],
+})
+export class AppModule {}

@@ -1,0 +1,61 @@
+import { Body, Controller, Delete, HttpCode, HttpStatus, Post, Put } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiNoContentResponse,
+  ApiOAuth2,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { AuthPrincipal } from '../common/auth-principal';
+import { ApiProblems } from '../common/decorators/api-problems.decorator';
+import { CurrentUser } from '../common/decorators/current-user.decorator';
+import { NoStore } from '../common/decorators/no-store.decorator';
+import { AuthService } from './auth.service';
+import { ChangePasswordDto, DeleteAccountDto } from './dto/account.dto';
+import { UserSecretDto } from './dto/secret.dto';
+
+/** The account's own credentials, under /users/me: they need hashing and session revocation, so they live here. */
+@ApiTags('users')
+@ApiBearerAuth()
+@ApiOAuth2([])
+@Controller('users/me')
+export class AccountController {
+  constructor(private readonly auth: AuthService) {}
+
+  @Put('password')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ summary: 'Change the password; every other session ends' })
+  @ApiNoContentResponse()
+  @ApiProblems([400, 'validation_failed', 'weak_password'], [401, 'invalid_credentials'], 403)
+  changePassword(
+    @CurrentUser() principal: AuthPrincipal,
+    @Body() dto: ChangePasswordDto,
+  ): Promise<void> {
+    return this.auth.changePassword(principal, dto);
+  }
+
+  @Post('secret')
+  @HttpCode(HttpStatus.OK)
+  @NoStore()
+  @ApiOperation({ summary: 'Replace the secret of a secret-key account; every other session ends' })
+  @ApiOkResponse({ type: UserSecretDto })
+  @ApiProblems(401, 403)
+  rotateSecret(@CurrentUser() principal: AuthPrincipal): Promise<UserSecretDto> {
+    return this.auth.rotateSecret(principal);
+  }
+
+  @Delete()
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ summary: 'Delete the account and all its sessions' })
+  @ApiBody({ type: DeleteAccountDto, required: false })
+  @ApiNoContentResponse()
+  @ApiProblems(400, [401, 'invalid_credentials'])
+  deleteAccount(
+    @CurrentUser() principal: AuthPrincipal,
+    @Body() dto: DeleteAccountDto,
+  ): Promise<void> {
+    return this.auth.deleteAccount(principal, dto ?? {});
+  }
+}

@@ -1,0 +1,351 @@
+import { HttpStatus, Injectable } from '@nestjs/common';
+import type { AuthPrincipal } from '../common/auth-principal';
+import type { ClientInfo } from '../common/decorators/client-info.decorator';
+import { OAuthException, ProblemException } from '../common/problem';
+import { fieldProblem } from '../common/validation';
+import { type AppConfig, InjectAppConfig } from '../config/configuration';
+import { UserEntity } from '../users/user.entity';
+import { toUserResponse } from '../users/user.mapper';
+import { UsersService } from '../users/users.service';
+import { ChangePasswordDto, DeleteAccountDto } from './dto/account.dto';
+import { RegisterDto } from './dto/register.dto';
+import { SecretAccountDto } from './dto/secret.dto';
+import { OAuthTokenResponseDto, SessionDto, TokenPairDto } from './dto/token-response.dto';
+import { PasswordsService } from './passwords.service';
+import { RefreshTokenEntity } from './refresh-token.entity';
+import { SessionsRepository } from './sessions.repository';
+import { TokensService } from './tokens.service';
+
+/** How far along a chain a retry within the grace window may find the session's live token. */
+const MAX_GRACE_STEPS = 3;
+
+type RefreshOutcome =
+  | { kind: 'rotated'; userId: string; sessionId: string; refreshToken: string }
+  | { kind: 'invalid' }
+  | { kind: 'reused' };
+
+const invalidCredentials = () =>
+  new ProblemException(
+    HttpStatus.UNAUTHORIZED,
+    'invalid_credentials',
+    'The email, username, password or secret is wrong.',
+  );
+const accountDisabled = () =>
+  new ProblemException(HttpStatus.FORBIDDEN, 'account_disabled', 'This account is disabled.');
+const invalidRefreshToken = () =>
+  new ProblemException(
+    HttpStatus.UNAUTHORIZED,
+    'invalid_refresh_token',
+    'The refresh token is invalid, expired or revoked; sign in again.',
+  );
+
+/**
+ * The credential flows: registration, password and secret-key sign-in,
+ * sessions with rotating refresh tokens, sign-out, and the account's own
+ * credential changes.
+ */
+@Injectable()
+export class AuthService {
+  constructor(
+    private readonly users: UsersService,
+    private readonly passwords: PasswordsService,
+    private readonly tokens: TokensService,
+    private readonly sessions: SessionsRepository,
+    @InjectAppConfig() private readonly config: AppConfig,
+  ) {}
+
+  async register(dto: RegisterDto): Promise<UserEntity> {
+    this.passwords.assertStrong(dto.password, dto);
+    return this.users.create({
+      email: dto.email,
+      username: dto.username ?? null,
+      fullName: dto.fullName ?? null,
+      passwordHash: await this.passwords.hash(dto.password),
+    });
+  }
+
+  /**
+   * The account behind an identifier and password. Unknown accounts cost the
+   * same argon2 work as a wrong password and get the same answer; a hash made
+   * with older cost parameters is replaced.
+   */
+  async validatePassword(identifier: string, password: string): Promise<UserEntity> {
+    const user = await this.users.findForPasswordSignIn(identifier);
+    const check = await this.passwords.verify(user?.passwordHash, password);
+    if (!user || !check.valid) {
+      throw invalidCredentials();
+    }
+    if (user.disabled) {
+      throw accountDisabled();
+    }
+    if (check.needsRehash) {
+      await this.users.setPasswordHash(user.id, await this.passwords.hash(password));
+    }
+    delete user.passwordHash;
+    return user;
+  }
+
+  async startSession(user: UserEntity, client: ClientInfo): Promise<TokenPairDto> {
+    const refreshToken = this.tokens.newRefreshToken();
+    const expiresAt = new Date(Date.now() + this.config.refresh.ttl * 1000);
+    const session = await this.sessions.create(
+      user.id,
+      client,
+      expiresAt,
+      this.tokens.hash(refreshToken),
+    );
+    return this.tokenPair(user, session.id, refreshToken);
+  }
+
+  /**
+   * Rotates a refresh token. A spent token presented again within the grace
+   * window gets the same successor (derived, never stored); later, it revokes
+   * the whole session.
+   */
+  async refresh(refreshToken: string): Promise<TokenPairDto> {
+    const outcome = await this.sessions.transaction(async (tx): Promise<RefreshOutcome> => {
+      const now = new Date();
+      const found = await tx.lockByRefreshTokenHash(this.tokens.hash(refreshToken));
+      if (!found || found.session.revokedAt || found.session.expiresAt <= now) {
+        return { kind: 'invalid' };
+      }
+      const { token, session, live } = found;
+      const rotated = (successor: string): RefreshOutcome => ({
+        kind: 'rotated',
+        userId: session.userId,
+        sessionId: session.id,
+        refreshToken: successor,
+      });
+      if (!token.spentAt) {
+        const successor = this.tokens.successorOf(refreshToken);
+        await tx.rotate(token, this.tokens.hash(successor), now);
+        return rotated(successor);
+      }
+      const withinGrace =
+        now.getTime() - token.spentAt.getTime() <= this.config.refresh.reuseGraceSeconds * 1000;
+      const successor = withinGrace && live ? this.liveDescendant(refreshToken, token, live) : null;
+      if (successor) {
+        await tx.touch(session.id, now);
+        return rotated(successor);
+      }
+      await tx.revoke(session.id, session.userId, 'refresh_token_reused');
+      return { kind: 'reused' };
+    });
+
+    if (outcome.kind === 'reused') {
+      throw new ProblemException(
+        HttpStatus.UNAUTHORIZED,
+        'refresh_token_reused',
+        'This refresh token was already used; the session has been revoked. Sign in again.',
+      );
+    }
+    if (outcome.kind === 'invalid') {
+      throw invalidRefreshToken();
+    }
+    const user = await this.users.findById(outcome.userId);
+    if (!user || user.disabled) {
+      throw invalidRefreshToken();
+    }
+    return this.tokenPair(user, outcome.sessionId, outcome.refreshToken);
+  }
+
+  /** OAuth2 token endpoint (RFC 6749 §4.3, §6): answers and errors in the RFC's shape. */
+  async grantToken(body: unknown, client: ClientInfo): Promise<OAuthTokenResponseDto> {
+    const params = this.oauthParams(body);
+    const required = (name: string): string => {
+      const value = params[name];
+      if (value === undefined) {
+        throw new OAuthException('invalid_request', `The ${name} parameter is missing.`);
+      }
+      return value;
+    };
+    const grantType = required('grant_type');
+    let pair: TokenPairDto;
+    try {
+      if (grantType === 'password') {
+        const username = required('username');
+        const password = required('password');
+        pair = await this.startSession(await this.validatePassword(username, password), client);
+      } else if (grantType === 'refresh_token') {
+        pair = await this.refresh(required('refresh_token'));
+      } else {
+        throw new OAuthException(
+          'unsupported_grant_type',
+          'Supported grant types: password, refresh_token.',
+        );
+      }
+    } catch (error) {
+      if (error instanceof ProblemException && error.getStatus() < 500) {
+        throw new OAuthException('invalid_grant', error.detail);
+      }
+      throw error;
+    }
+    return {
+      access_token: pair.accessToken,
+      token_type: 'bearer',
+      expires_in: pair.expiresIn,
+      refresh_token: pair.refreshToken,
+    };
+  }
+
+  async registerWithSecret(username: string): Promise<SecretAccountDto> {
+    const userSecret = this.tokens.newRefreshToken();
+    const user = await this.users.create({
+      email: null,
+      username,
+      fullName: null,
+      secretHash: this.tokens.hash(userSecret),
+    });
+    return { id: user.id, username: user.username ?? username, userSecret };
+  }
+
+  async validateSecret(userSecret: string): Promise<UserEntity> {
+    const user = await this.users.findBySecretHash(this.tokens.hash(userSecret));
+    if (!user) {
+      throw invalidCredentials();
+    }
+    if (user.disabled) {
+      throw accountDisabled();
+    }
+    return user;
+  }
+
+  async logout(principal: AuthPrincipal): Promise<void> {
+    await this.sessions.revoke(principal.sessionId, principal.user.id, 'logout');
+  }
+
+  async logoutAll(principal: AuthPrincipal): Promise<void> {
+    await this.sessions.revokeAll(principal.user.id, 'logout_all');
+  }
+
+  async listSessions(principal: AuthPrincipal): Promise<SessionDto[]> {
+    const sessions = await this.sessions.listActive(principal.user.id);
+    return sessions.map((session) => ({
+      id: session.id,
+      userAgent: session.userAgent,
+      ip: session.ip,
+      createdAt: session.createdAt.toISOString(),
+      lastUsedAt: session.lastUsedAt.toISOString(),
+      current: session.id === principal.sessionId,
+    }));
+  }
+
+  async revokeSession(principal: AuthPrincipal, sessionId: string): Promise<void> {
+    if (!(await this.sessions.revoke(sessionId, principal.user.id, 'revoked_by_user'))) {
+      throw new ProblemException(HttpStatus.NOT_FOUND, 'not_found', 'You have no such session.');
+    }
+  }
+
+  /** Changes the password and ends every other session of the user. */
+  async changePassword(principal: AuthPrincipal, dto: ChangePasswordDto): Promise<void> {
+    const user = await this.passwordAccount(principal);
+    if (!(await this.passwords.verify(user.passwordHash, dto.currentPassword)).valid) {
+      throw new ProblemException(
+        HttpStatus.UNAUTHORIZED,
+        'invalid_credentials',
+        'The current password is wrong.',
+      );
+    }
+    this.passwords.assertStrong(dto.newPassword, user);
+    await this.users.setPasswordHash(user.id, await this.passwords.hash(dto.newPassword));
+    await this.sessions.revokeAll(user.id, 'password_changed', principal.sessionId);
+  }
+
+  /** A new secret for a secret-key account; the old one stops working, other sessions end. */
+  async rotateSecret(principal: AuthPrincipal): Promise<{ userSecret: string }> {
+    const user = await this.users.findByIdWithPasswordHash(principal.user.id);
+    if (!user || user.passwordHash) {
+      throw new ProblemException(
+        HttpStatus.FORBIDDEN,
+        'forbidden',
+        'Only secret-key accounts have a secret; this account signs in with a password.',
+      );
+    }
+    const userSecret = this.tokens.newRefreshToken();
+    await this.users.setSecretHash(user.id, this.tokens.hash(userSecret));
+    await this.sessions.revokeAll(user.id, 'secret_rotated', principal.sessionId);
+    return { userSecret };
+  }
+
+  /** Deletes the account (sessions and tokens go with it); password accounts confirm with the password. */
+  async deleteAccount(principal: AuthPrincipal, dto: DeleteAccountDto): Promise<void> {
+    const user = await this.users.findByIdWithPasswordHash(principal.user.id);
+    if (!user) {
+      throw invalidCredentials();
+    }
+    if (user.passwordHash) {
+      if (dto.password === undefined) {
+        throw fieldProblem('password', 'password is required to delete a password account');
+      }
+      if (!(await this.passwords.verify(user.passwordHash, dto.password)).valid) {
+        throw invalidCredentials();
+      }
+    }
+    await this.users.delete(user.id);
+  }
+
+  private async passwordAccount(principal: AuthPrincipal): Promise<UserEntity> {
+    const user = await this.users.findByIdWithPasswordHash(principal.user.id);
+    if (!user?.passwordHash) {
+      throw new ProblemException(
+        HttpStatus.FORBIDDEN,
+        'forbidden',
+        'This account signs in with a secret key; it has no password.',
+      );
+    }
+    return user;
+  }
+
+  private async tokenPair(
+    user: UserEntity,
+    sessionId: string,
+    refreshToken: string,
+  ): Promise<TokenPairDto> {
+    return {
+      accessToken: await this.tokens.signAccessToken(user.id, sessionId),
+      refreshToken,
+      tokenType: 'Bearer',
+      expiresIn: this.tokens.accessTtl,
+      user: toUserResponse(user),
+    };
+  }
+
+  /** The session's live token when it descends from `presented` within a few rotations. */
+  private liveDescendant(
+    presented: string,
+    token: RefreshTokenEntity,
+    live: RefreshTokenEntity,
+  ): string | null {
+    const steps = live.generation - token.generation;
+    if (steps < 1 || steps > MAX_GRACE_STEPS) {
+      return null;
+    }
+    let candidate = presented;
+    for (let i = 0; i < steps; i++) {
+      candidate = this.tokens.successorOf(candidate);
+    }
+    return this.tokens.hash(candidate) === live.tokenHash ? candidate : null;
+  }
+
+  /**
+   * Token request parameters as RFC 6749 reads them: empty values count as
+   * absent, unknown ones are ignored, repeated ones are an error.
+   */
+  private oauthParams(body: unknown): Record<string, string | undefined> {
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw new OAuthException('invalid_request', 'The request body must carry the parameters.');
+    }
+    const params: Record<string, string | undefined> = {};
+    for (const name of ['grant_type', 'username', 'password', 'refresh_token']) {
+      const value: unknown = (body as Record<string, unknown>)[name];
+      if (value === undefined || value === null || value === '') {
+        continue;
+      }
+      if (typeof value !== 'string' || value.length > 1024) {
+        throw new OAuthException('invalid_request', `The ${name} parameter is malformed.`);
+      }
+      params[name] = value;
+    }
+    return params;
+  }
+}

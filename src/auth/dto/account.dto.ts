@@ -1,0 +1,18 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional } from 'class-validator';
+import { GivenPassword, NewPassword } from './password.field';
+
+export class ChangePasswordDto {
+  @GivenPassword()
+  currentPassword: string;
+
+  @NewPassword()
+  newPassword: string;
+}
+
+export class DeleteAccountDto {
+  @ApiPropertyOptional({ description: 'Required for password accounts.', format: 'password' })
+  @IsOptional()
+  @GivenPassword()
+  password?: string;
+}

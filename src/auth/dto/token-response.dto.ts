@@ -1,0 +1,76 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { UserResponseDto } from '../../users/dto/user-response.dto';
+
+export class TokenPairDto {
+  @ApiProperty({ description: 'JWT (typ at+jwt) for `Authorization: Bearer`.' })
+  accessToken: string;
+
+  @ApiProperty({ description: 'Opaque; single use: each refresh returns a new one.' })
+  refreshToken: string;
+
+  @ApiProperty({ example: 'Bearer' })
+  tokenType: 'Bearer';
+
+  @ApiProperty({ example: 900, description: 'Seconds until the access token expires.' })
+  expiresIn: number;
+
+  @ApiProperty({ type: UserResponseDto })
+  user: UserResponseDto;
+}
+
+export class SessionDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+
+  @ApiProperty({ type: String, nullable: true, example: 'Mozilla/5.0 …' })
+  userAgent: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: '203.0.113.7' })
+  ip: string | null;
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt: string;
+
+  @ApiProperty({ format: 'date-time' })
+  lastUsedAt: string;
+
+  @ApiProperty({ description: 'The session of the token making this request.' })
+  current: boolean;
+}
+
+/** OAuth2 token request (RFC 6749 §4.3 and §6), form-urlencoded or JSON. */
+export class OAuthTokenRequestDto {
+  @ApiProperty({ enum: ['password', 'refresh_token'] })
+  grant_type: string;
+
+  @ApiPropertyOptional({ description: 'Email or username (password grant).' })
+  username?: string;
+
+  @ApiPropertyOptional({ format: 'password', description: 'Password grant.' })
+  password?: string;
+
+  @ApiPropertyOptional({ description: 'Refresh token grant.' })
+  refresh_token?: string;
+}
+
+export class OAuthTokenResponseDto {
+  @ApiProperty()
+  access_token: string;
+
+  @ApiProperty({ example: 'bearer' })
+  token_type: 'bearer';
+
+  @ApiProperty({ example: 900 })
+  expires_in: number;
+
+  @ApiProperty()
+  refresh_token: string;
+}
+
+export class OAuthErrorDto {
+  @ApiProperty({ enum: ['invalid_request', 'invalid_grant', 'unsupported_grant_type'] })
+  error: string;
+
+  @ApiProperty({ example: 'The username or password is wrong.' })
+  error_description: string;
+}

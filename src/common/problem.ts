@@ -1,0 +1,98 @@
+import { HttpException, HttpStatus } from '@nestjs/common';
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** An RFC 9457 problem document, as every error response carries it. */
+export interface ProblemDocument {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  errors?: FieldError[];
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** The stable `code` used when nothing more precise was given for a status. */
+export const DEFAULT_CODES: Record<number, string> = {
+  400: 'validation_failed',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+  500: 'internal_error',
+  503: 'service_unavailable',
+};
+
+export function titleFor(status: number): string {
+  return TITLES[status] ?? (status >= 500 ? 'Server Error' : 'Client Error');
+}
+
+export function problemDocument(
+  status: number,
+  code: string,
+  detail: string,
+  errors?: FieldError[],
+): ProblemDocument {
+  return {
+    type: 'about:blank',
+    title: titleFor(status),
+    status,
+    detail,
+    code,
+    ...(errors ? { errors } : {}),
+  };
+}
+
+/**
+ * The one exception services throw for a documented error: the status, our
+ * stable `code` and a sentence a person can read. `headers` are added to the
+ * response (for example `WWW-Authenticate`).
+ */
+export class ProblemException extends HttpException {
+  constructor(
+    status: HttpStatus,
+    readonly code: string,
+    readonly detail: string,
+    readonly errors?: FieldError[],
+    readonly headers?: Record<string, string>,
+  ) {
+    super(problemDocument(status, code, detail, errors), status);
+  }
+
+  get document(): ProblemDocument {
+    return problemDocument(this.getStatus(), this.code, this.detail, this.errors);
+  }
+}
+
+/** An error of the OAuth2 token endpoint, answered in the RFC 6749 §5.2 shape, not as a problem. */
+export class OAuthException extends HttpException {
+  constructor(
+    readonly error: 'invalid_request' | 'invalid_grant' | 'unsupported_grant_type' | 'invalid_client',
+    readonly description: string,
+    status: HttpStatus = HttpStatus.BAD_REQUEST,
+  ) {
+    super({ error, error_description: description }, status);
+  }
+}

@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Inject } from '@nestjs/common';
+import { registerAs } from '@nestjs/config';
+
+/** A bad environment variable: its message is the one line printed before the process exits. */
+export class ConfigError extends Error {}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+export interface AppConfig {
+  nodeEnv: string;
+  production: boolean;
+  port: number;
+  host: string;
+  /** `postgres://…`, or null for the embedded store under `dataDir`. */
+  databaseUrl: string | null;
+  dataDir: string;
+  databasePoolSize: number;
+  publicUrl: string;
+  logLevel: LogLevel;
+  jwt: { secret: string; accessTtl: number; issuer: string; audience: string };
+  refresh: { ttl: number; reuseGraceSeconds: number };
+  argon2: { memoryCost: number; timeCost: number; parallelism: number };
+  bodyLimitBytes: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+function present(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = present(env, name);
+  if (raw === undefined) {
+    return fallback;
+  }
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+  }
+  return Number(raw);
+}
+
+function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
+  const raw = present(env, name);
+  if (raw === undefined) {
+    return fallback;
+  }
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
+  }
+  return raw as T;
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = present(env, name);
+  if (raw === undefined) {
+    return undefined;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a URL (${protocols.join(' or ')})`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} must start with ${protocols.join(' or ')}`);
+  }
+  return raw;
+}
+
+/**
+ * The signing key: from JWT_SECRET, or (outside production) generated once and
+ * kept in DATA_DIR so that tokens survive a restart.
+ */
+function jwtSecret(env: Env, production: boolean, dataDir: string): string {
+  const given = present(env, 'JWT_SECRET');
+  if (given !== undefined) {
+    if (Buffer.byteLength(given) < 32) {
+      throw new ConfigError('JWT_SECRET must be at least 32 bytes long');
+    }
+    return given;
+  }
+  if (production) {
+    throw new ConfigError('JWT_SECRET is required when NODE_ENV=production');
+  }
+  const file = join(dataDir, 'jwt-secret');
+  if (existsSync(file)) {
+    return readFileSync(file, 'utf8').trim();
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(file, secret, { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return secret;
+}
+
+/** Reads and checks every variable the service uses; throws a ConfigError naming the first bad one. */
+export function loadConfig(env: Env): AppConfig {
+  const nodeEnv = present(env, 'NODE_ENV') ?? 'development';
+  const production = nodeEnv === 'production';
+  const port = int(env, 'PORT', 3000, 0, 65535);
+  const host = present(env, 'HOST') ?? '127.0.0.1';
+  const dataDir = resolve(present(env, 'DATA_DIR') ?? './data');
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']) ?? null;
+  const publicUrl = (
+    url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://${host}:${port}`
+  ).replace(/\/+$/, '');
+  return {
+    nodeEnv,
+    production,
+    port,
+    host,
+    databaseUrl,
+    dataDir,
+    databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 200),
+    publicUrl,
+    logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace']),
+    jwt: {
+      secret: jwtSecret(env, production, dataDir),
+      accessTtl: int(env, 'JWT_ACCESS_TTL', 900, 1, 86400),
+      issuer: present(env, 'JWT_ISSUER') ?? 'auth-service',
+      audience: present(env, 'JWT_AUDIENCE') ?? 'auth-service',
+    },
+    refresh: {
+      ttl: int(env, 'REFRESH_TOKEN_TTL', 2592000, 1, 31536000),
+      reuseGraceSeconds: int(env, 'REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
+    },
+    argon2: {
+      memoryCost: int(env, 'ARGON2_MEMORY_KIB', 19456, 1024, 4194304),
+      timeCost: int(env, 'ARGON2_TIME_COST', 2, 1, 100),
+      parallelism: int(env, 'ARGON2_PARALLELISM', 1, 1, 16),
+    },
+    bodyLimitBytes: 100 * 1024,
+  };
+}
+
+/** Read at module initialisation (not at import), so each app instance reads the environment it starts with. */
+export const appConfig = registerAs('app', (): AppConfig => loadConfig(process.env));
+
+export const InjectAppConfig = (): PropertyDecorator & ParameterDecorator =>
+  Inject(appConfig.KEY);

@@ -1,0 +1,36 @@
+import { Body, Controller, Get, Patch } from '@nestjs/common';
+import { ApiBearerAuth, ApiOAuth2, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiProblems } from '../common/decorators/api-problems.decorator';
+import { CurrentUser } from '../common/decorators/current-user.decorator';
+import type { AuthPrincipal } from '../common/auth-principal';
+import { UpdateProfileDto } from './dto/update-profile.dto';
+import { UserResponseDto } from './dto/user-response.dto';
+import { toUserResponse } from './user.mapper';
+import { UsersService } from './users.service';
+
+@ApiTags('users')
+@ApiBearerAuth()
+@ApiOAuth2([])
+@Controller('users')
+export class UsersController {
+  constructor(private readonly users: UsersService) {}
+
+  @Get('me')
+  @ApiOperation({ summary: 'The signed-in user' })
+  @ApiOkResponse({ type: UserResponseDto })
+  @ApiProblems(401)
+  me(@CurrentUser() principal: AuthPrincipal): UserResponseDto {
+    return toUserResponse(principal.user);
+  }
+
+  @Patch('me')
+  @ApiOperation({ summary: 'Edit the profile (username, full name, picture URL)' })
+  @ApiOkResponse({ type: UserResponseDto })
+  @ApiProblems(400, 401, [409, 'username_taken'])
+  async update(
+    @CurrentUser() principal: AuthPrincipal,
+    @Body() changes: UpdateProfileDto,
+  ): Promise<UserResponseDto> {
+    return toUserResponse(await this.users.updateProfile(principal.user.id, changes));
+  }
+}

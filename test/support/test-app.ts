@@ -1,0 +1,132 @@
+import { Test } from '@nestjs/testing';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { AppModule } from '../../src/app.module';
+import { configureApp, createFastifyAdapter } from '../../src/app.setup';
+import { loadConfig } from '../../src/config/configuration';
+
+export type Env = Record<string, string>;
+
+/** Where a test app keeps its data: a fresh PGlite directory, or a fresh database on TEST_DATABASE_URL's server. */
+export interface TestStore {
+  env: Env;
+  /** Runs SQL against the store (only while no app holds an embedded store open). */
+  drop: () => Promise<void>;
+}
+
+export async function createStore(): Promise<TestStore> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'auth-e2e-'));
+  const serverUrl = process.env.TEST_DATABASE_URL;
+  if (!serverUrl) {
+    return {
+      env: { DATA_DIR: dataDir },
+      drop: () => Promise.resolve(rmSync(dataDir, { recursive: true, force: true })),
+    };
+  }
+  const name = `auth_e2e_${Date.now()}_${randomBytes(4).toString('hex')}`;
+  const admin = new Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    env: { DATA_DIR: dataDir, DATABASE_URL: url.toString() },
+    drop: async () => {
+      const client = new Client({ connectionString: serverUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await client.end();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  http: Http;
+  close: () => Promise<void>;
+}
+
+const BASE_ENV: Env = {
+  NODE_ENV: 'test',
+  LOG_LEVEL: 'error',
+  JWT_SECRET: 'test-secret-test-secret-test-secret-0123456789',
+  // Cheaper hashing keeps the suite fast; the production defaults are exercised in unit tests.
+  ARGON2_MEMORY_KIB: '4096',
+  ARGON2_TIME_COST: '1',
+};
+
+const KNOWN = Object.keys(process.env);
+
+/**
+ * Boots the real AppModule, as main.ts does, on the given store with the given
+ * environment: configuration is read when the module initialises, so each app
+ * gets its own.
+ */
+export async function startApp(store: TestStore, env: Env = {}): Promise<TestApp> {
+  for (const name of Object.keys(process.env)) {
+    if (!KNOWN.includes(name)) {
+      delete process.env[name];
+    }
+  }
+  delete process.env.DATABASE_URL;
+  Object.assign(process.env, BASE_ENV, store.env, env);
+  const config = loadConfig(process.env);
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(config), {
+    logger: ['error', 'fatal'],
+  });
+  configureApp(app);
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  return { app, http: new Http(app), close: () => app.close() };
+}
+
+export interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: any;
+  text: string;
+}
+
+/** Requests through Fastify's inject: the full HTTP pipeline, no socket. */
+export class Http {
+  constructor(private readonly app: NestFastifyApplication) {}
+
+  async request(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    url: string,
+    options: { body?: unknown; token?: string; headers?: Record<string, string>; raw?: string } = {},
+  ): Promise<Reply> {
+    const headers: Record<string, string> = { ...(options.headers ?? {}) };
+    if (options.token) {
+      headers.authorization = `Bearer ${options.token}`;
+    }
+    let payload: string | undefined = options.raw;
+    if (options.body !== undefined) {
+      payload = JSON.stringify(options.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const response = await this.app.inject({ method, url, headers, payload });
+    const type = String(response.headers['content-type'] ?? '');
+    return {
+      status: response.statusCode,
+      headers: response.headers,
+      text: response.body,
+      body: type.includes('json') && response.body ? JSON.parse(response.body) : response.body,
+    };
+  }
+
+  get(url: string, token?: string) {
+    return this.request('GET', url, { token });
+  }
+
+  post(url: string, body?: unknown, token?: string) {
+    return this.request('POST', url, { body, token });
+  }
+}
