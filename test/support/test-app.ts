@@ -89,7 +89,7 @@ export async function startApp(store: TestStore, env: Env = {}): Promise<TestApp
 
 export interface Reply {
   status: number;
-  headers: Record<string, string | string[] | undefined>;
+  headers: Record<string, string | string[] | number | undefined>;
   body: any;
   text: string;
 }

@@ -17,8 +17,8 @@ export class RegisterDto {
   @NewPassword()
   password: string;
 
-  @OptionalUsername()
-  username?: string;
+  @OptionalUsername({ allowNull: true })
+  username?: string | null;
 
   @OptionalFullName()
   fullName?: string | null;

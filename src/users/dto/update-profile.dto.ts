@@ -1,7 +1,7 @@
 import { OptionalFullName, OptionalImageUrl, OptionalUsername } from './user-fields';
 
 export class UpdateProfileDto {
-  @OptionalUsername()
+  @OptionalUsername({ allowNull: false })
   username?: string;
 
   @OptionalFullName()

@@ -10,10 +10,20 @@ const trim = Transform(({ value }: { value: unknown }) =>
   typeof value === 'string' ? value.trim() : value,
 );
 
-export const OptionalUsername = (): PropertyDecorator =>
+/**
+ * Optional. `allowNull`: null means "not set" (registration); otherwise null
+ * is refused, since a username can be changed but not removed.
+ */
+export const OptionalUsername = ({ allowNull }: { allowNull: boolean }): PropertyDecorator =>
   applyDecorators(
-    ApiPropertyOptional({ example: 'ada_l', minLength: 3, maxLength: 50, pattern: USERNAME_PATTERN.source }),
-    IsOptional(),
+    ApiPropertyOptional({
+      example: 'ada_l',
+      minLength: 3,
+      maxLength: 50,
+      pattern: USERNAME_PATTERN.source,
+      nullable: allowNull,
+    }),
+    allowNull ? IsOptional() : ValidateIf((_, value) => value !== undefined),
     IsString(),
     Matches(USERNAME_PATTERN, {
       message: 'username must be 3 to 50 letters, digits, "_", "." or "-"',

@@ -1,0 +1,244 @@
+import { createHmac } from 'node:crypto';
+import { expectProblem, signedInUser } from './support/factories';
+import { createStore, startApp, TestApp, TestStore } from './support/test-app';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function forgeJwt(header: object, payload: object, secret: string): string {
+  const encode = (part: object) => Buffer.from(JSON.stringify(part)).toString('base64url');
+  const body = `${encode(header)}.${encode(payload)}`;
+  return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
+}
+
+describe('Sessions and tokens (e2e)', () => {
+  let store: TestStore;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    store = await createStore();
+    // A short grace window so that reuse after it can be tested quickly.
+    t = await startApp(store, { REFRESH_REUSE_GRACE_SECONDS: '2' });
+  });
+
+  afterAll(async () => {
+    await t.close();
+    await store.drop();
+  });
+
+  const refresh = (refreshToken: unknown) => t.http.post('/api/v1/auth/refresh', { refreshToken });
+
+  describe('POST /auth/refresh', () => {
+    it('should rotate: a new refresh token and a working access token, not cached', async () => {
+      const user = await signedInUser(t.http);
+      const reply = await refresh(user.refreshToken);
+      expect(reply.status).toBe(200);
+      expect(reply.headers['cache-control']).toBe('no-store');
+      expect(reply.body.refreshToken).not.toBe(user.refreshToken);
+      expect(reply.body.user.id).toBe(user.user.id);
+      const me = await t.http.get('/api/v1/users/me', reply.body.accessToken);
+      expect(me.status).toBe(200);
+      const next = await refresh(reply.body.refreshToken);
+      expect(next.status).toBe(200);
+    });
+
+    it('should give every presentation within the grace window the same successor', async () => {
+      const user = await signedInUser(t.http);
+      const replies = await Promise.all(Array.from({ length: 10 }, () => refresh(user.refreshToken)));
+      expect(replies.map((r) => r.status)).toEqual(Array(10).fill(200));
+      const successors = new Set(replies.map((r) => r.body.refreshToken));
+      expect(successors.size).toBe(1);
+      const again = await refresh(user.refreshToken);
+      expect(again.body.refreshToken).toBe(replies[0].body.refreshToken);
+      // The successor is the one live token: it rotates normally.
+      expect((await refresh(replies[0].body.refreshToken)).status).toBe(200);
+    });
+
+    it('should revoke the whole session when a spent token is presented after the grace window', async () => {
+      const user = await signedInUser(t.http);
+      const first = await refresh(user.refreshToken);
+      expect(first.status).toBe(200);
+      await sleep(2600);
+      const reused = await refresh(user.refreshToken);
+      expectProblem(reused, 401, 'refresh_token_reused');
+      // Every token descended from that login stops working at once.
+      expectProblem(await refresh(first.body.refreshToken), 401);
+      expectProblem(await t.http.get('/api/v1/users/me', first.body.accessToken), 401);
+      expectProblem(await t.http.get('/api/v1/users/me', user.accessToken), 401);
+      // Other sessions of the same user are untouched.
+      const other = await t.http.post('/api/v1/auth/login', { email: user.email, password: user.password });
+      expect((await t.http.get('/api/v1/users/me', other.body.accessToken)).status).toBe(200);
+    });
+
+    it.each([
+      ['an unknown token', 'Zm9vYmFyYmF6'],
+      ['an access token', 'use-access-token'],
+    ])('should answer 401 invalid_refresh_token for %s', async (_name, token) => {
+      const user = await signedInUser(t.http);
+      const value = token === 'use-access-token' ? user.accessToken : token;
+      expectProblem(await refresh(value), 401, 'invalid_refresh_token');
+    });
+
+    it.each([
+      ['no token', {}],
+      ['a number', { refreshToken: 12 }],
+      ['an empty string', { refreshToken: '' }],
+    ])('should answer 400 for %s', async (_name, body) => {
+      expectProblem(await t.http.post('/api/v1/auth/refresh', body), 400, 'validation_failed');
+    });
+  });
+
+  describe('sign-out and session management', () => {
+    it('should revoke this session on logout: access and refresh tokens stop at once', async () => {
+      const user = await signedInUser(t.http);
+      const reply = await t.http.post('/api/v1/auth/logout', undefined, user.accessToken);
+      expect(reply.status).toBe(204);
+      const me = await t.http.get('/api/v1/users/me', user.accessToken);
+      expectProblem(me, 401, 'unauthorized');
+      expect(me.headers['www-authenticate']).toContain('error="invalid_token"');
+      expectProblem(await refresh(user.refreshToken), 401, 'invalid_refresh_token');
+    });
+
+    it('should revoke every session on logout-all', async () => {
+      const user = await signedInUser(t.http);
+      const second = await t.http.post('/api/v1/auth/login', { email: user.email, password: user.password });
+      expect((await t.http.post('/api/v1/auth/logout-all', undefined, user.accessToken)).status).toBe(204);
+      for (const token of [user.accessToken, second.body.accessToken]) {
+        expectProblem(await t.http.get('/api/v1/users/me', token), 401);
+      }
+      expectProblem(await refresh(second.body.refreshToken), 401, 'invalid_refresh_token');
+    });
+
+    it('should list active sessions with the current one marked, and end another one', async () => {
+      const user = await signedInUser(t.http, {}, { 'user-agent': 'Laptop/1.0' });
+      const phone = await t.http.request('POST', '/api/v1/auth/login', {
+        body: { email: user.email, password: user.password },
+        headers: { 'user-agent': 'Phone/2.0' },
+      });
+      const gone = await t.http.post('/api/v1/auth/login', { email: user.email, password: user.password });
+      await t.http.post('/api/v1/auth/logout', undefined, gone.body.accessToken);
+
+      const list = await t.http.get('/api/v1/auth/sessions', user.accessToken);
+      expect(list.status).toBe(200);
+      expect(list.body).toHaveLength(2);
+      const current = list.body.find((s: { current: boolean }) => s.current);
+      expect(current).toEqual({
+        id: expect.any(String),
+        userAgent: 'Laptop/1.0',
+        ip: expect.any(String),
+        createdAt: expect.any(String),
+        lastUsedAt: expect.any(String),
+        current: true,
+      });
+      const other = list.body.find((s: { current: boolean }) => !s.current);
+      expect(other.userAgent).toBe('Phone/2.0');
+
+      const ended = await t.http.request('DELETE', `/api/v1/auth/sessions/${other.id}`, {
+        token: user.accessToken,
+      });
+      expect(ended.status).toBe(204);
+      expectProblem(await t.http.get('/api/v1/users/me', phone.body.accessToken), 401);
+      expect((await t.http.get('/api/v1/users/me', user.accessToken)).status).toBe(200);
+      expect((await t.http.get('/api/v1/auth/sessions', user.accessToken)).body).toHaveLength(1);
+    });
+
+    it("should answer 404 for another user's session and 400 for a malformed id", async () => {
+      const alice = await signedInUser(t.http);
+      const bob = await signedInUser(t.http);
+      const bobs = (await t.http.get('/api/v1/auth/sessions', bob.accessToken)).body[0].id;
+      const reply = await t.http.request('DELETE', `/api/v1/auth/sessions/${bobs}`, {
+        token: alice.accessToken,
+      });
+      expectProblem(reply, 404, 'not_found');
+      expect((await t.http.get('/api/v1/users/me', bob.accessToken)).status).toBe(200);
+      expectProblem(
+        await t.http.request('DELETE', '/api/v1/auth/sessions/not-a-uuid', { token: alice.accessToken }),
+        400,
+        'validation_failed',
+      );
+    });
+
+    it('should answer 401 with WWW-Authenticate on every protected route without a token', async () => {
+      for (const [method, url] of [
+        ['GET', '/api/v1/users/me'],
+        ['PATCH', '/api/v1/users/me'],
+        ['PUT', '/api/v1/users/me/password'],
+        ['POST', '/api/v1/users/me/secret'],
+        ['DELETE', '/api/v1/users/me'],
+        ['POST', '/api/v1/auth/logout'],
+        ['POST', '/api/v1/auth/logout-all'],
+        ['GET', '/api/v1/auth/sessions'],
+        ['DELETE', '/api/v1/auth/sessions/3f1c2b9e-8a4d-4f7e-9c61-2d5b7e0a1c33'],
+      ] as const) {
+        const reply = await t.http.request(method, url);
+        expectProblem(reply, 401, 'unauthorized');
+        expect(reply.headers['www-authenticate']).toMatch(/^Bearer/);
+        expect(reply.headers['www-authenticate']).not.toContain('invalid_token');
+      }
+    });
+  });
+
+  describe('access token checks', () => {
+    const secret = 'test-secret-test-secret-test-secret-0123456789';
+
+    it('should refuse tokens that are not our access tokens', async () => {
+      const user = await signedInUser(t.http);
+      const [, payloadPart] = user.accessToken.split('.');
+      const claims = JSON.parse(Buffer.from(payloadPart, 'base64url').toString());
+      const now = Math.floor(Date.now() / 1000);
+      const forged = {
+        'alg none': `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${payloadPart}.`,
+        'typ JWT': forgeJwt({ alg: 'HS256', typ: 'JWT' }, claims, secret),
+        'another key': forgeJwt({ alg: 'HS256', typ: 'at+jwt' }, claims, 'x'.repeat(48)),
+        'another audience': forgeJwt({ alg: 'HS256', typ: 'at+jwt' }, { ...claims, aud: 'other' }, secret),
+        'another issuer': forgeJwt({ alg: 'HS256', typ: 'at+jwt' }, { ...claims, iss: 'other' }, secret),
+        'no exp': forgeJwt({ alg: 'HS256', typ: 'at+jwt' }, { ...claims, exp: undefined }, secret),
+        expired: forgeJwt({ alg: 'HS256', typ: 'at+jwt' }, { ...claims, iat: now - 120, exp: now - 60 }, secret),
+        'another session': forgeJwt(
+          { alg: 'HS256', typ: 'at+jwt' },
+          { ...claims, sid: '3f1c2b9e-8a4d-4f7e-9c61-2d5b7e0a1c33' },
+          secret,
+        ),
+        'the refresh token': user.refreshToken,
+      };
+      for (const [name, token] of Object.entries(forged)) {
+        const reply = await t.http.get('/api/v1/users/me', token);
+        expect({ name, status: reply.status }).toEqual({ name, status: 401 });
+        expect(reply.headers['www-authenticate']).toContain('error="invalid_token"');
+      }
+      // The genuine token still works, so the refusals above are about the tokens.
+      expect((await t.http.get('/api/v1/users/me', user.accessToken)).status).toBe(200);
+    });
+  });
+});
+
+describe('Token lifetimes (e2e)', () => {
+  let store: TestStore;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    store = await createStore();
+    t = await startApp(store, { JWT_ACCESS_TTL: '1', REFRESH_TOKEN_TTL: '3' });
+  });
+
+  afterAll(async () => {
+    await t.close();
+    await store.drop();
+  });
+
+  it('should reject an access token after it expires, and refresh until the login is REFRESH_TOKEN_TTL old', async () => {
+    const user = await signedInUser(t.http);
+    expect(user.accessToken).toBeDefined();
+    await sleep(2100);
+    const expired = await t.http.get('/api/v1/users/me', user.accessToken);
+    expectProblem(expired, 401, 'unauthorized');
+    expect(expired.headers['www-authenticate']).toContain('error="invalid_token"');
+
+    const rotated = await t.http.post('/api/v1/auth/refresh', { refreshToken: user.refreshToken });
+    expect(rotated.status).toBe(200);
+    expect((await t.http.get('/api/v1/users/me', rotated.body.accessToken)).status).toBe(200);
+    // Rotation does not extend the session: three seconds after the login it is over.
+    await sleep(1200);
+    const late = await t.http.post('/api/v1/auth/refresh', { refreshToken: rotated.body.refreshToken });
+    expectProblem(late, 401, 'invalid_refresh_token');
+  });
+});
