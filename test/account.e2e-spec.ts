@@ -51,7 +51,9 @@ describe('Profile and account (e2e)', () => {
         body: { username: alice.username.toUpperCase() },
       });
       expectProblem(reply, 409, 'username_taken');
-      expect((await t.http.get('/api/v1/users/me', bob.accessToken)).body.username).toBe(bob.username);
+      expect((await t.http.get('/api/v1/users/me', bob.accessToken)).body.username).toBe(
+        bob.username,
+      );
     });
 
     it.each([
@@ -66,7 +68,10 @@ describe('Profile and account (e2e)', () => {
     ])('should refuse %s with 400 and change nothing', async (_name, body, field) => {
       const user = await signedInUser(t.http);
       const before = (await t.http.get('/api/v1/users/me', user.accessToken)).body;
-      const reply = await t.http.request('PATCH', '/api/v1/users/me', { token: user.accessToken, body });
+      const reply = await t.http.request('PATCH', '/api/v1/users/me', {
+        token: user.accessToken,
+        body,
+      });
       expectProblem(reply, 400, 'validation_failed');
       expect(reply.body.errors.map((e: { field: string }) => e.field)).toContain(field);
       expect((await t.http.get('/api/v1/users/me', user.accessToken)).body).toEqual(before);
@@ -76,7 +81,10 @@ describe('Profile and account (e2e)', () => {
   describe('PUT /users/me/password', () => {
     it('should change the password, keep this session and end the others', async () => {
       const user = await signedInUser(t.http);
-      const other = await t.http.post('/api/v1/auth/login', { email: user.email, password: user.password });
+      const other = await t.http.post('/api/v1/auth/login', {
+        email: user.email,
+        password: user.password,
+      });
       const newPassword = 'amber lantern quietly 77';
       const reply = await t.http.request('PUT', '/api/v1/users/me/password', {
         token: user.accessToken,
@@ -94,7 +102,10 @@ describe('Profile and account (e2e)', () => {
         401,
         'invalid_credentials',
       );
-      const login = await t.http.post('/api/v1/auth/login', { email: user.email, password: newPassword });
+      const login = await t.http.post('/api/v1/auth/login', {
+        email: user.email,
+        password: newPassword,
+      });
       expect(login.status).toBe(200);
     });
 
@@ -117,16 +128,25 @@ describe('Profile and account (e2e)', () => {
         'weak_password',
       );
       expect(
-        (await t.http.post('/api/v1/auth/login', { email: user.email, password: user.password })).status,
+        (await t.http.post('/api/v1/auth/login', { email: user.email, password: user.password }))
+          .status,
       ).toBe(200);
     });
   });
 
   describe('POST /users/me/secret', () => {
     it('should replace the secret of a secret-key account: the old one stops working', async () => {
-      const created = await t.http.post('/api/v1/auth/secret/register', { username: newUser().username });
-      const login = await t.http.post('/api/v1/auth/secret/login', { userSecret: created.body.userSecret });
-      const rotated = await t.http.post('/api/v1/users/me/secret', undefined, login.body.accessToken);
+      const created = await t.http.post('/api/v1/auth/secret/register', {
+        username: newUser().username,
+      });
+      const login = await t.http.post('/api/v1/auth/secret/login', {
+        userSecret: created.body.userSecret,
+      });
+      const rotated = await t.http.post(
+        '/api/v1/users/me/secret',
+        undefined,
+        login.body.accessToken,
+      );
       expect(rotated.status).toBe(200);
       expect(rotated.headers['cache-control']).toBe('no-store');
       expect(rotated.body).toEqual({ userSecret: expect.any(String) });
@@ -137,7 +157,8 @@ describe('Profile and account (e2e)', () => {
         'invalid_credentials',
       );
       expect(
-        (await t.http.post('/api/v1/auth/secret/login', { userSecret: rotated.body.userSecret })).status,
+        (await t.http.post('/api/v1/auth/secret/login', { userSecret: rotated.body.userSecret }))
+          .status,
       ).toBe(200);
     });
 
@@ -150,7 +171,10 @@ describe('Profile and account (e2e)', () => {
   describe('DELETE /users/me', () => {
     it('should refuse a wrong or missing password, then delete the user and every session', async () => {
       const user = await signedInUser(t.http);
-      const other = await t.http.post('/api/v1/auth/login', { email: user.email, password: user.password });
+      const other = await t.http.post('/api/v1/auth/login', {
+        email: user.email,
+        password: user.password,
+      });
       expectProblem(
         await t.http.request('DELETE', '/api/v1/users/me', {
           token: user.accessToken,
@@ -186,9 +210,15 @@ describe('Profile and account (e2e)', () => {
     });
 
     it('should delete a secret-key account without a password', async () => {
-      const created = await t.http.post('/api/v1/auth/secret/register', { username: newUser().username });
-      const login = await t.http.post('/api/v1/auth/secret/login', { userSecret: created.body.userSecret });
-      const reply = await t.http.request('DELETE', '/api/v1/users/me', { token: login.body.accessToken });
+      const created = await t.http.post('/api/v1/auth/secret/register', {
+        username: newUser().username,
+      });
+      const login = await t.http.post('/api/v1/auth/secret/login', {
+        userSecret: created.body.userSecret,
+      });
+      const reply = await t.http.request('DELETE', '/api/v1/users/me', {
+        token: login.body.accessToken,
+      });
       expect(reply.status).toBe(204);
       expectProblem(
         await t.http.post('/api/v1/auth/secret/login', { userSecret: created.body.userSecret }),
@@ -214,11 +244,19 @@ describe('Password hash upgrade and restarts (e2e)', () => {
 
     const second = await startApp(store, { ARGON2_MEMORY_KIB: '8192', ARGON2_TIME_COST: '2' });
     try {
-      const login = await second.http.post('/api/v1/auth/login', { email: body.email, password: body.password });
+      const login = await second.http.post('/api/v1/auth/login', {
+        email: body.email,
+        password: body.password,
+      });
       expect(login.status).toBe(200);
       expect(login.body.user.id).toBe(registered.body.id);
       expect(
-        (await second.http.post('/api/v1/auth/login', { email: body.email, password: body.password })).status,
+        (
+          await second.http.post('/api/v1/auth/login', {
+            email: body.email,
+            password: body.password,
+          })
+        ).status,
       ).toBe(200);
       const hash = await storedHash(second, registered.body.id);
       expect(hash).toMatch(/^\$argon2id\$v=19\$m=8192,t=2,p=1\$/);

@@ -111,13 +111,22 @@ describe('Registration and sign-in (e2e)', () => {
 
     it('should count password length in characters after NFKC normalisation', async () => {
       // Seven full-width letters normalise to seven ASCII letters: too short.
-      const short = await t.http.post('/api/v1/auth/register', newUser({ password: 'ｐｑｚｘｗｖｙ' }));
+      const short = await t.http.post(
+        '/api/v1/auth/register',
+        newUser({ password: 'ｐｑｚｘｗｖｙ' }),
+      );
       expectProblem(short, 400, 'validation_failed');
       expect(short.body.errors[0].field).toBe('password');
-      const tooLong = await t.http.post('/api/v1/auth/register', newUser({ password: 'x'.repeat(129) }));
+      const tooLong = await t.http.post(
+        '/api/v1/auth/register',
+        newUser({ password: 'x'.repeat(129) }),
+      );
       expectProblem(tooLong, 400, 'validation_failed');
       // 128 emoji are 128 characters (256 UTF-16 units): accepted.
-      const emoji = await t.http.post('/api/v1/auth/register', newUser({ password: '🦊🌲🚲🎻'.repeat(32) }));
+      const emoji = await t.http.post(
+        '/api/v1/auth/register',
+        newUser({ password: '🦊🌲🚲🎻'.repeat(32) }),
+      );
       expect(emoji.status).toBe(201);
     });
   });
@@ -166,7 +175,10 @@ describe('Registration and sign-in (e2e)', () => {
     it('should answer an unknown account and a wrong password alike', async () => {
       const body = newUser();
       await t.http.post('/api/v1/auth/register', body);
-      const wrong = await t.http.post('/api/v1/auth/login', { email: body.email, password: 'not the password' });
+      const wrong = await t.http.post('/api/v1/auth/login', {
+        email: body.email,
+        password: 'not the password',
+      });
       const unknown = await t.http.post('/api/v1/auth/login', {
         email: `nobody.${body.email}`,
         password: 'not the password',
@@ -182,9 +194,12 @@ describe('Registration and sign-in (e2e)', () => {
       ['a number for the email', { email: 42, password: PASSWORD }],
       ['no password', { email: 'a@example.com' }],
       ['an unknown field', { email: 'a@example.com', password: PASSWORD, admin: true }],
-    ])('should answer 400 validation_failed for %s (before the strategy runs)', async (_name, body) => {
-      expectProblem(await t.http.post('/api/v1/auth/login', body), 400, 'validation_failed');
-    });
+    ])(
+      'should answer 400 validation_failed for %s (before the strategy runs)',
+      async (_name, body) => {
+        expectProblem(await t.http.post('/api/v1/auth/login', body), 400, 'validation_failed');
+      },
+    );
   });
 
   describe('POST /auth/token (OAuth2)', () => {
@@ -224,11 +239,23 @@ describe('Registration and sign-in (e2e)', () => {
     });
 
     it.each([
-      ['a wrong password', { grant_type: 'password', username: 'nobody@example.com', password: 'x' }, 'invalid_grant'],
-      ['an unknown refresh token', { grant_type: 'refresh_token', refresh_token: 'nope' }, 'invalid_grant'],
+      [
+        'a wrong password',
+        { grant_type: 'password', username: 'nobody@example.com', password: 'x' },
+        'invalid_grant',
+      ],
+      [
+        'an unknown refresh token',
+        { grant_type: 'refresh_token', refresh_token: 'nope' },
+        'invalid_grant',
+      ],
       ['a missing grant_type', { username: 'a', password: 'b' }, 'invalid_request'],
       ['a missing password', { grant_type: 'password', username: 'a' }, 'invalid_request'],
-      ['a non-string parameter', { grant_type: 'password', username: ['a'], password: 'b' }, 'invalid_request'],
+      [
+        'a non-string parameter',
+        { grant_type: 'password', username: ['a'], password: 'b' },
+        'invalid_request',
+      ],
       ['another grant type', { grant_type: 'client_credentials' }, 'unsupported_grant_type'],
     ])('should answer %s with the RFC 6749 error shape', async (_name, body, error) => {
       const reply = await t.http.post('/api/v1/auth/token', body);
@@ -244,9 +271,15 @@ describe('Registration and sign-in (e2e)', () => {
       const created = await t.http.post('/api/v1/auth/secret/register', { username });
       expect(created.status).toBe(201);
       expect(created.headers['cache-control']).toBe('no-store');
-      expect(created.body).toEqual({ id: expect.any(String), username, userSecret: expect.any(String) });
+      expect(created.body).toEqual({
+        id: expect.any(String),
+        username,
+        userSecret: expect.any(String),
+      });
 
-      const login = await t.http.post('/api/v1/auth/secret/login', { userSecret: created.body.userSecret });
+      const login = await t.http.post('/api/v1/auth/secret/login', {
+        userSecret: created.body.userSecret,
+      });
       expect(login.status).toBe(200);
       expect(login.body.user).toMatchObject({ id: created.body.id, username, email: null });
       const me = await t.http.get('/api/v1/users/me', login.body.accessToken);
@@ -257,7 +290,9 @@ describe('Registration and sign-in (e2e)', () => {
     it('should answer 409 username_taken and 401 invalid_credentials', async () => {
       const user = await signedInUser(t.http);
       expectProblem(
-        await t.http.post('/api/v1/auth/secret/register', { username: user.username.toUpperCase() }),
+        await t.http.post('/api/v1/auth/secret/register', {
+          username: user.username.toUpperCase(),
+        }),
         409,
         'username_taken',
       );

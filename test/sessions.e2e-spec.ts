@@ -43,7 +43,9 @@ describe('Sessions and tokens (e2e)', () => {
 
     it('should give every presentation within the grace window the same successor', async () => {
       const user = await signedInUser(t.http);
-      const replies = await Promise.all(Array.from({ length: 10 }, () => refresh(user.refreshToken)));
+      const replies = await Promise.all(
+        Array.from({ length: 10 }, () => refresh(user.refreshToken)),
+      );
       expect(replies.map((r) => r.status)).toEqual(Array(10).fill(200));
       const successors = new Set(replies.map((r) => r.body.refreshToken));
       expect(successors.size).toBe(1);
@@ -65,7 +67,10 @@ describe('Sessions and tokens (e2e)', () => {
       expectProblem(await t.http.get('/api/v1/users/me', first.body.accessToken), 401);
       expectProblem(await t.http.get('/api/v1/users/me', user.accessToken), 401);
       // Other sessions of the same user are untouched.
-      const other = await t.http.post('/api/v1/auth/login', { email: user.email, password: user.password });
+      const other = await t.http.post('/api/v1/auth/login', {
+        email: user.email,
+        password: user.password,
+      });
       expect((await t.http.get('/api/v1/users/me', other.body.accessToken)).status).toBe(200);
     });
 
@@ -100,8 +105,13 @@ describe('Sessions and tokens (e2e)', () => {
 
     it('should revoke every session on logout-all', async () => {
       const user = await signedInUser(t.http);
-      const second = await t.http.post('/api/v1/auth/login', { email: user.email, password: user.password });
-      expect((await t.http.post('/api/v1/auth/logout-all', undefined, user.accessToken)).status).toBe(204);
+      const second = await t.http.post('/api/v1/auth/login', {
+        email: user.email,
+        password: user.password,
+      });
+      expect(
+        (await t.http.post('/api/v1/auth/logout-all', undefined, user.accessToken)).status,
+      ).toBe(204);
       for (const token of [user.accessToken, second.body.accessToken]) {
         expectProblem(await t.http.get('/api/v1/users/me', token), 401);
       }
@@ -114,7 +124,10 @@ describe('Sessions and tokens (e2e)', () => {
         body: { email: user.email, password: user.password },
         headers: { 'user-agent': 'Phone/2.0' },
       });
-      const gone = await t.http.post('/api/v1/auth/login', { email: user.email, password: user.password });
+      const gone = await t.http.post('/api/v1/auth/login', {
+        email: user.email,
+        password: user.password,
+      });
       await t.http.post('/api/v1/auth/logout', undefined, gone.body.accessToken);
 
       const list = await t.http.get('/api/v1/auth/sessions', user.accessToken);
@@ -151,7 +164,9 @@ describe('Sessions and tokens (e2e)', () => {
       expectProblem(reply, 404, 'not_found');
       expect((await t.http.get('/api/v1/users/me', bob.accessToken)).status).toBe(200);
       expectProblem(
-        await t.http.request('DELETE', '/api/v1/auth/sessions/not-a-uuid', { token: alice.accessToken }),
+        await t.http.request('DELETE', '/api/v1/auth/sessions/not-a-uuid', {
+          token: alice.accessToken,
+        }),
         400,
         'validation_failed',
       );
@@ -189,10 +204,22 @@ describe('Sessions and tokens (e2e)', () => {
         'alg none': `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${payloadPart}.`,
         'typ JWT': forgeJwt({ alg: 'HS256', typ: 'JWT' }, claims, secret),
         'another key': forgeJwt({ alg: 'HS256', typ: 'at+jwt' }, claims, 'x'.repeat(48)),
-        'another audience': forgeJwt({ alg: 'HS256', typ: 'at+jwt' }, { ...claims, aud: 'other' }, secret),
-        'another issuer': forgeJwt({ alg: 'HS256', typ: 'at+jwt' }, { ...claims, iss: 'other' }, secret),
+        'another audience': forgeJwt(
+          { alg: 'HS256', typ: 'at+jwt' },
+          { ...claims, aud: 'other' },
+          secret,
+        ),
+        'another issuer': forgeJwt(
+          { alg: 'HS256', typ: 'at+jwt' },
+          { ...claims, iss: 'other' },
+          secret,
+        ),
         'no exp': forgeJwt({ alg: 'HS256', typ: 'at+jwt' }, { ...claims, exp: undefined }, secret),
-        expired: forgeJwt({ alg: 'HS256', typ: 'at+jwt' }, { ...claims, iat: now - 120, exp: now - 60 }, secret),
+        expired: forgeJwt(
+          { alg: 'HS256', typ: 'at+jwt' },
+          { ...claims, iat: now - 120, exp: now - 60 },
+          secret,
+        ),
         'another session': forgeJwt(
           { alg: 'HS256', typ: 'at+jwt' },
           { ...claims, sid: '3f1c2b9e-8a4d-4f7e-9c61-2d5b7e0a1c33' },
@@ -238,7 +265,9 @@ describe('Token lifetimes (e2e)', () => {
     expect((await t.http.get('/api/v1/users/me', rotated.body.accessToken)).status).toBe(200);
     // Rotation does not extend the session: three seconds after the login it is over.
     await sleep(1200);
-    const late = await t.http.post('/api/v1/auth/refresh', { refreshToken: rotated.body.refreshToken });
+    const late = await t.http.post('/api/v1/auth/refresh', {
+      refreshToken: rotated.body.refreshToken,
+    });
     expectProblem(late, 401, 'invalid_refresh_token');
   });
 });

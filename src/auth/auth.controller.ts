@@ -143,7 +143,7 @@ export class AuthController {
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiBearerAuth()
   @ApiOAuth2([])
-  @ApiOperation({ summary: 'End one of this user\'s sessions' })
+  @ApiOperation({ summary: "End one of this user's sessions" })
   @ApiNoContentResponse()
   @ApiProblems(400, 401, 404)
   revokeSession(

@@ -341,7 +341,7 @@ export class AuthService {
       if (value === undefined || value === null || value === '') {
         continue;
       }
-      if (typeof value !== 'string' || value.length > 1024) {
+      if (typeof value !== 'string' || value.length > 1024 || value.includes('\u0000')) {
         throw new OAuthException('invalid_request', `The ${name} parameter is malformed.`);
       }
       params[name] = value;

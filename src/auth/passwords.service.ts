@@ -75,7 +75,10 @@ export class PasswordsService {
   }
 
   /** Throws 400 `weak_password` for a password that is common, guessable or close to the account's names. */
-  assertStrong(password: string, account: { email?: string | null; username?: string | null }): void {
+  assertStrong(
+    password: string,
+    account: { email?: string | null; username?: string | null },
+  ): void {
     const normalized = password.normalize('NFKC');
     const names = [account.email, account.email?.split('@')[0], account.username].filter(
       (name): name is string => typeof name === 'string' && name.length > 0,

@@ -84,7 +84,10 @@ export class SessionsRepository {
       spentAt: IsNull(),
     });
     // Re-read under the lock: a rotation that committed while we waited has spent it.
-    const current = live?.id === token.id ? live : await this.manager.findOneBy(RefreshTokenEntity, { id: token.id });
+    const current =
+      live?.id === token.id
+        ? live
+        : await this.manager.findOneBy(RefreshTokenEntity, { id: token.id });
     return current ? { token: current, session, live } : null;
   }
 

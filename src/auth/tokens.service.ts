@@ -30,7 +30,9 @@ export class TokensService {
     private readonly jwt: JwtService,
     @InjectAppConfig() private readonly config: AppConfig,
   ) {
-    this.chainKey = createHmac('sha256', config.jwt.secret).update('refresh-token-chain/v1').digest();
+    this.chainKey = createHmac('sha256', config.jwt.secret)
+      .update('refresh-token-chain/v1')
+      .digest();
   }
 
   get accessTtl(): number {

@@ -89,7 +89,8 @@ export class ProblemException extends HttpException {
 /** An error of the OAuth2 token endpoint, answered in the RFC 6749 §5.2 shape, not as a problem. */
 export class OAuthException extends HttpException {
   constructor(
-    readonly error: 'invalid_request' | 'invalid_grant' | 'unsupported_grant_type' | 'invalid_client',
+    readonly error:
+      'invalid_request' | 'invalid_grant' | 'unsupported_grant_type' | 'invalid_client',
     readonly description: string,
     status: HttpStatus = HttpStatus.BAD_REQUEST,
   ) {

@@ -1,4 +1,4 @@
-import { HttpStatus, ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, HttpStatus, ValidationError, ValidationPipe } from '@nestjs/common';
 import { FieldError, ProblemException } from './problem';
 
 function flatten(errors: ValidationError[], parent = ''): FieldError[] {
@@ -29,8 +29,55 @@ export const VALIDATION_OPTIONS = {
   validationError: { target: false, value: false },
 } as const;
 
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * The first problem with raw input that a DTO cannot see: a string holding a
+ * NUL character (PostgreSQL cannot store it in text), or a `__proto__`,
+ * `constructor` or `prototype` key (class-transformer silently drops them, so
+ * the unknown-field rule would never fire).
+ */
+export function unsafeInput(value: unknown, path = ''): FieldError | null {
+  if (typeof value === 'string') {
+    const field = path || 'body';
+    return value.includes('\u0000')
+      ? { field, message: `${field} must not contain NUL characters` }
+      : null;
+  }
+  if (value !== null && typeof value === 'object') {
+    for (const key of Object.keys(value)) {
+      const field = path ? `${path}.${key}` : key;
+      if (FORBIDDEN_KEYS.has(key)) {
+        return { field, message: `property ${key} should not exist` };
+      }
+      const found = unsafeInput((value as Record<string, unknown>)[key], field);
+      if (found) {
+        return found;
+      }
+    }
+  }
+  return null;
+}
+
+export function assertSafeInput(value: unknown): void {
+  const error = unsafeInput(value);
+  if (error) {
+    throw fieldProblem(error.field, error.message);
+  }
+}
+
+/** The global pipe: unsafe raw input refused, then the DTO's rules. */
+class AppValidationPipe extends ValidationPipe {
+  override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body' || metadata.type === 'query') {
+      assertSafeInput(value);
+    }
+    return super.transform(value, metadata) as Promise<unknown>;
+  }
+}
+
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({ ...VALIDATION_OPTIONS, exceptionFactory: validationProblem });
+  return new AppValidationPipe({ ...VALIDATION_OPTIONS, exceptionFactory: validationProblem });
 }
 
 /** A 400 problem for one field, for checks made outside a DTO (path parameters, conditional fields). */

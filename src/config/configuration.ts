@@ -141,5 +141,4 @@ export function loadConfig(env: Env): AppConfig {
 /** Read at module initialisation (not at import), so each app instance reads the environment it starts with. */
 export const appConfig = registerAs('app', (): AppConfig => loadConfig(process.env));
 
-export const InjectAppConfig = (): PropertyDecorator & ParameterDecorator =>
-  Inject(appConfig.KEY);
+export const InjectAppConfig = (): PropertyDecorator & ParameterDecorator => Inject(appConfig.KEY);

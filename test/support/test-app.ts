@@ -78,9 +78,12 @@ export async function startApp(store: TestStore, env: Env = {}): Promise<TestApp
   Object.assign(process.env, BASE_ENV, store.env, env);
   const config = loadConfig(process.env);
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-  const app = moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(config), {
-    logger: ['error', 'fatal'],
-  });
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(
+    createFastifyAdapter(config),
+    {
+      logger: ['error', 'fatal'],
+    },
+  );
   configureApp(app);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
@@ -101,7 +104,12 @@ export class Http {
   async request(
     method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
     url: string,
-    options: { body?: unknown; token?: string; headers?: Record<string, string>; raw?: string } = {},
+    options: {
+      body?: unknown;
+      token?: string;
+      headers?: Record<string, string>;
+      raw?: string;
+    } = {},
   ): Promise<Reply> {
     const headers: Record<string, string> = { ...(options.headers ?? {}) };
     if (options.token) {

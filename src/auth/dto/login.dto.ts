@@ -1,5 +1,12 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsDefined, IsNotEmpty, IsString, MaxLength, registerDecorator, ValidateIf } from 'class-validator';
+import {
+  IsDefined,
+  IsNotEmpty,
+  IsString,
+  MaxLength,
+  registerDecorator,
+  ValidateIf,
+} from 'class-validator';
 import { GivenPassword } from './password.field';
 
 /** Fails when `other` is also present: the two fields are alternatives. */
@@ -13,7 +20,8 @@ function NotTogetherWith(other: string): PropertyDecorator {
       validator: {
         validate: (_value: unknown, args) =>
           (args?.object as Record<string, unknown>)[other] === undefined,
-        defaultMessage: (args) => `send either ${other} or ${args?.property ?? "username"}, not both`,
+        defaultMessage: (args) =>
+          `send either ${other} or ${args?.property ?? 'username'}, not both`,
       },
     });
 }

@@ -16,7 +16,7 @@ export function NewPassword(): PropertyDecorator {
           passwordLength(value) >= PASSWORD_MIN_LENGTH &&
           passwordLength(value) <= PASSWORD_MAX_LENGTH,
         defaultMessage: (args) =>
-          `${args?.property ?? "password"} must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters long`,
+          `${args?.property ?? 'password'} must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters long`,
       },
     });
   return applyDecorators(

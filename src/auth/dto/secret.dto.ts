@@ -3,7 +3,12 @@ import { IsString, Length, Matches } from 'class-validator';
 import { USERNAME_PATTERN } from '../../users/dto/user-fields';
 
 export class SecretRegisterDto {
-  @ApiProperty({ example: 'build_bot', minLength: 3, maxLength: 50, pattern: USERNAME_PATTERN.source })
+  @ApiProperty({
+    example: 'build_bot',
+    minLength: 3,
+    maxLength: 50,
+    pattern: USERNAME_PATTERN.source,
+  })
   @IsString()
   @Matches(USERNAME_PATTERN, {
     message: 'username must be 3 to 50 letters, digits, "_", "." or "-"',

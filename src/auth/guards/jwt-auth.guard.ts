@@ -33,7 +33,7 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     // passport-jwt reports a bad token through `info`; an `error` came from
     // validate() itself (the database), and must not be disguised as a 401.
     if (error) {
-      throw error;
+      throw error instanceof Error ? error : new Error('token validation failed', { cause: error });
     }
     if (!user) {
       const request = context.switchToHttp().getRequest<FastifyRequest>();

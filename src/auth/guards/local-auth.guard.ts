@@ -3,7 +3,7 @@ import { AuthGuard } from '@nestjs/passport';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import type { FastifyRequest } from 'fastify';
-import { VALIDATION_OPTIONS, validationProblem } from '../../common/validation';
+import { assertSafeInput, VALIDATION_OPTIONS, validationProblem } from '../../common/validation';
 import { LoginDto } from '../dto/login.dto';
 
 /**
@@ -15,6 +15,7 @@ import { LoginDto } from '../dto/login.dto';
 export class LocalAuthGuard extends AuthGuard('local') {
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
+    assertSafeInput(request.body);
     const dto = plainToInstance(LoginDto, request.body ?? {});
     const errors = await validate(dto, VALIDATION_OPTIONS);
     if (errors.length > 0) {

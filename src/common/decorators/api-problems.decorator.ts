@@ -1,6 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiResponse } from '@nestjs/swagger';
-import { ProblemDto } from '../dto/problem.dto';
 import { DEFAULT_CODES, titleFor } from '../problem';
 
 /**

@@ -7,5 +7,5 @@ import type { FastifyRequest } from 'fastify';
  */
 export const CurrentUser = createParamDecorator(
   (_data: unknown, context: ExecutionContext): unknown =>
-    (context.switchToHttp().getRequest<FastifyRequest & { user?: unknown }>()).user,
+    context.switchToHttp().getRequest<FastifyRequest & { user?: unknown }>().user,
 );

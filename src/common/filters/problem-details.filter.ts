@@ -60,6 +60,12 @@ function isDatabaseUnavailable(error: unknown): boolean {
   );
 }
 
+/** PostgreSQL class 22 (data exception): a value the database cannot take, such as a NUL byte. */
+function isDataException(error: unknown): boolean {
+  const code = (error as { driverError?: { code?: unknown } } | null)?.driverError?.code;
+  return typeof code === 'string' && code.startsWith('22');
+}
+
 /**
  * Writes every error as an RFC 9457 problem document (or, for the OAuth2 token
  * endpoint, the RFC 6749 error shape). Nothing of a stack, SQL text or a
@@ -114,6 +120,18 @@ export class ProblemDetailsFilter implements ExceptionFilter {
           status,
           DEFAULT_CODES[status] ?? 'bad_request',
           detail ?? DETAILS[400],
+        ),
+        headers: {},
+      };
+    }
+    if (isDataException(exception)) {
+      // Input checks should have caught it; a 400 still beats a 500 for bad data.
+      this.logger.warn(`data exception reached the database: ${request.method} ${request.url}`);
+      return {
+        document: problemDocument(
+          400,
+          'validation_failed',
+          'A value in the request cannot be stored.',
         ),
         headers: {},
       };

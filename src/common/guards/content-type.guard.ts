@@ -17,7 +17,8 @@ export class ContentTypeGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const length = request.headers['content-length'];
     const hasBody =
-      (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined;
+      (length !== undefined && length !== '0') ||
+      request.headers['transfer-encoding'] !== undefined;
     if (!hasBody) {
       return true;
     }

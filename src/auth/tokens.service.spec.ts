@@ -1,0 +1,57 @@
+import { JwtService } from '@nestjs/jwt';
+import { loadConfig } from '../config/configuration';
+import { TokensService } from './tokens.service';
+
+describe(TokensService.name, () => {
+  const config = loadConfig({ JWT_SECRET: 'y'.repeat(40), JWT_ACCESS_TTL: '60' });
+  const jwt = new JwtService({
+    secret: config.jwt.secret,
+    signOptions: {
+      algorithm: 'HS256',
+      expiresIn: 60,
+      issuer: 'auth-service',
+      audience: 'auth-service',
+    },
+  });
+  const sut = new TokensService(jwt, config);
+
+  it('should make opaque 256-bit refresh tokens, never the same twice', () => {
+    const tokens = new Set(Array.from({ length: 100 }, () => sut.newRefreshToken()));
+    expect(tokens.size).toBe(100);
+    for (const token of tokens) {
+      expect(Buffer.from(token, 'base64url')).toHaveLength(32);
+    }
+  });
+
+  it('should derive one successor per token, unpredictable without the server key', () => {
+    const token = sut.newRefreshToken();
+    expect(sut.successorOf(token)).toBe(sut.successorOf(token));
+    expect(sut.successorOf(token)).not.toBe(token);
+    expect(Buffer.from(sut.successorOf(token), 'base64url')).toHaveLength(32);
+    const otherKey = new TokensService(jwt, loadConfig({ JWT_SECRET: 'z'.repeat(40) }));
+    expect(otherKey.successorOf(token)).not.toBe(sut.successorOf(token));
+  });
+
+  it('should store tokens as SHA-256 hex', () => {
+    expect(sut.hash('abc')).toBe(
+      'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    );
+  });
+
+  it('should sign access tokens with typ at+jwt and the session id', async () => {
+    const token = await sut.signAccessToken('user-1', 'session-1');
+    const decoded = jwt.decode<Record<string, unknown>>(token, { complete: true }) as unknown as {
+      header: Record<string, unknown>;
+      payload: Record<string, unknown>;
+    };
+    expect(decoded.header).toEqual({ alg: 'HS256', typ: 'at+jwt' });
+    expect(decoded.payload).toMatchObject({
+      sub: 'user-1',
+      sid: 'session-1',
+      iss: 'auth-service',
+      aud: 'auth-service',
+    });
+    expect(Number(decoded.payload.exp) - Number(decoded.payload.iat)).toBe(60);
+    expect(decoded.payload.jti).toEqual(expect.any(String));
+  });
+});

@@ -1,0 +1,57 @@
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from './configuration';
+
+describe(loadConfig.name, () => {
+  const dataDir = () => mkdtempSync(join(tmpdir(), 'auth-config-'));
+  const secret = 'a'.repeat(32);
+
+  it('should apply the documented defaults', () => {
+    const sut = loadConfig({ JWT_SECRET: secret, DATA_DIR: dataDir() });
+    expect(sut).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      databaseUrl: null,
+      publicUrl: 'http://127.0.0.1:3000',
+      jwt: { accessTtl: 900, issuer: 'auth-service', audience: 'auth-service' },
+      refresh: { ttl: 2592000, reuseGraceSeconds: 10 },
+      argon2: { memoryCost: 19456, timeCost: 2, parallelism: 1 },
+      bodyLimitBytes: 102400,
+    });
+  });
+
+  it.each([
+    ['PORT', 'abc', /PORT must be a whole number/],
+    ['PORT', '70000', /PORT must be a whole number from 0 to 65535/],
+    ['JWT_ACCESS_TTL', '-5', /JWT_ACCESS_TTL/],
+    ['ARGON2_MEMORY_KIB', '12', /ARGON2_MEMORY_KIB/],
+    ['DATABASE_URL', 'mysql://x', /DATABASE_URL must start with postgres/],
+    ['DATABASE_URL', 'not a url', /DATABASE_URL must be a URL/],
+    ['PUBLIC_URL', 'ftp://example.com', /PUBLIC_URL/],
+    ['LOG_LEVEL', 'loud', /LOG_LEVEL must be one of/],
+    ['JWT_SECRET', 'short', /JWT_SECRET must be at least 32 bytes/],
+  ])('should refuse %s=%s with one line naming the variable', (name, value, message) => {
+    const sut = () => loadConfig({ JWT_SECRET: secret, DATA_DIR: dataDir(), [name]: value });
+    expect(sut).toThrow(ConfigError);
+    expect(sut).toThrow(message);
+  });
+
+  it('should require JWT_SECRET in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', DATA_DIR: dataDir() })).toThrow(
+      'JWT_SECRET is required when NODE_ENV=production',
+    );
+  });
+
+  it('should generate a signing key once outside production and keep it in DATA_DIR', () => {
+    const dir = dataDir();
+    const first = loadConfig({ DATA_DIR: dir });
+    const second = loadConfig({ DATA_DIR: dir });
+    expect(first.jwt.secret.length).toBeGreaterThanOrEqual(32);
+    expect(second.jwt.secret).toBe(first.jwt.secret);
+    const file = join(dir, 'jwt-secret');
+    expect(existsSync(file)).toBe(true);
+    expect(readFileSync(file, 'utf8')).toBe(first.jwt.secret);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+});
