@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { DataSource } from 'typeorm';
 import { expectProblem, signedInUser } from './support/factories';
 import { createStore, startApp, TestApp, TestStore } from './support/test-app';
 
@@ -189,6 +190,32 @@ describe('Sessions and tokens (e2e)', () => {
         expect(reply.headers['www-authenticate']).toMatch(/^Bearer/);
         expect(reply.headers['www-authenticate']).not.toContain('invalid_token');
       }
+    });
+  });
+
+  describe('disabled accounts', () => {
+    it('should reject a disabled user at once: open tokens, refresh and sign-in', async () => {
+      const user = await signedInUser(t.http);
+      // No admin route yet: disable the account the way one will, in the database.
+      await t.app
+        .get(DataSource)
+        .query('UPDATE users SET disabled = true WHERE id = $1', [user.user.id]);
+      expectProblem(await t.http.get('/api/v1/users/me', user.accessToken), 401, 'unauthorized');
+      expectProblem(await refresh(user.refreshToken), 401, 'invalid_refresh_token');
+      expectProblem(
+        await t.http.post('/api/v1/auth/login', { email: user.email, password: user.password }),
+        403,
+        'account_disabled',
+      );
+      // A wrong password still gets the ordinary answer: the state is not revealed.
+      expectProblem(
+        await t.http.post('/api/v1/auth/login', {
+          email: user.email,
+          password: 'wrong password 1',
+        }),
+        401,
+        'invalid_credentials',
+      );
     });
   });
 
