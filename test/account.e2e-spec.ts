@@ -1,20 +1,9 @@
 import { Client } from 'pg';
 import { expectProblem, newUser, signedInUser } from './support/factories';
-import { createStore, startApp, TestApp, TestStore } from './support/test-app';
+import { createStore, startApp, TestApp, useTestApp } from './support/test-app';
 
 describe('Profile and account (e2e)', () => {
-  let store: TestStore;
-  let t: TestApp;
-
-  beforeAll(async () => {
-    store = await createStore();
-    t = await startApp(store);
-  });
-
-  afterAll(async () => {
-    await t.close();
-    await store.drop();
-  });
+  const t = useTestApp();
 
   describe('GET and PATCH /users/me', () => {
     it('should edit username, full name and picture, and clear them with null', async () => {

@@ -1,19 +1,8 @@
 import { expectProblem, newUser, PASSWORD, signedInUser } from './support/factories';
-import { createStore, startApp, TestApp, TestStore } from './support/test-app';
+import { useTestApp } from './support/test-app';
 
 describe('Registration and sign-in (e2e)', () => {
-  let store: TestStore;
-  let t: TestApp;
-
-  beforeAll(async () => {
-    store = await createStore();
-    t = await startApp(store);
-  });
-
-  afterAll(async () => {
-    await t.close();
-    await store.drop();
-  });
+  const t = useTestApp();
 
   describe('POST /auth/register', () => {
     it('should create the user, lower-case the email and return the public user object only', async () => {
@@ -226,6 +215,30 @@ describe('Registration and sign-in (e2e)', () => {
       });
       const me = await t.http.get('/api/v1/users/me', reply.body.access_token);
       expect(me.body.email).toBe(body.email);
+    });
+
+    it('should ignore unknown parameters, even constructor, as RFC 6749 requires', async () => {
+      const body = newUser();
+      await t.http.post('/api/v1/auth/register', body);
+      const reply = await t.http.request('POST', '/api/v1/auth/token', {
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        raw: `grant_type=password&username=${encodeURIComponent(body.email)}&password=${encodeURIComponent(PASSWORD)}&constructor=x&audience=y`,
+      });
+      expect(reply.status).toBe(200);
+      expect(reply.body.token_type).toBe('bearer');
+    });
+
+    it('should answer a NUL character in the RFC 6749 error shape', async () => {
+      const reply = await t.http.post('/api/v1/auth/token', {
+        grant_type: 'password',
+        username: 'a\u0000b',
+        password: 'x',
+      });
+      expect(reply.status).toBe(400);
+      expect(reply.body).toEqual({
+        error: 'invalid_request',
+        error_description: expect.any(String),
+      });
     });
 
     it('should rotate with a JSON refresh_token grant', async () => {

@@ -1,23 +1,12 @@
 import { expectProblem, newUser, PASSWORD, signedInUser } from './support/factories';
-import { createStore, startApp, TestApp, TestStore } from './support/test-app';
+import { useTestApp } from './support/test-app';
 
 /** Text that must never reach a client: stacks, SQL, driver and library messages. */
 const LEAKS =
   /at \w+ \(|\.ts:\d+|QueryFailedError|SELECT |INSERT |duplicate key|violates|node_modules|Unexpected token|FST_ERR|argon2/i;
 
 describe('Bad input and error documents (e2e)', () => {
-  let store: TestStore;
-  let t: TestApp;
-
-  beforeAll(async () => {
-    store = await createStore();
-    t = await startApp(store);
-  });
-
-  afterAll(async () => {
-    await t.close();
-    await store.drop();
-  });
+  const t = useTestApp();
 
   const json = { 'content-type': 'application/json' };
   const cases: Array<
@@ -255,18 +244,7 @@ describe('Bad input and error documents (e2e)', () => {
 });
 
 describe('Operations (e2e)', () => {
-  let store: TestStore;
-  let t: TestApp;
-
-  beforeAll(async () => {
-    store = await createStore();
-    t = await startApp(store);
-  });
-
-  afterAll(async () => {
-    await t.close();
-    await store.drop();
-  });
+  const t = useTestApp();
 
   it('should answer liveness and readiness', async () => {
     expect((await t.http.get('/health/live')).status).toBe(200);

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { expectProblem, signedInUser } from './support/factories';
-import { createStore, startApp, TestApp, TestStore } from './support/test-app';
+import { useTestApp } from './support/test-app';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -12,19 +12,8 @@ function forgeJwt(header: object, payload: object, secret: string): string {
 }
 
 describe('Sessions and tokens (e2e)', () => {
-  let store: TestStore;
-  let t: TestApp;
-
-  beforeAll(async () => {
-    store = await createStore();
-    // A short grace window so that reuse after it can be tested quickly.
-    t = await startApp(store, { REFRESH_REUSE_GRACE_SECONDS: '2' });
-  });
-
-  afterAll(async () => {
-    await t.close();
-    await store.drop();
-  });
+  // A short grace window so that reuse after it can be tested quickly.
+  const t = useTestApp({ REFRESH_REUSE_GRACE_SECONDS: '2' });
 
   const refresh = (refreshToken: unknown) => t.http.post('/api/v1/auth/refresh', { refreshToken });
 
@@ -266,18 +255,7 @@ describe('Sessions and tokens (e2e)', () => {
 });
 
 describe('Token lifetimes (e2e)', () => {
-  let store: TestStore;
-  let t: TestApp;
-
-  beforeAll(async () => {
-    store = await createStore();
-    t = await startApp(store, { JWT_ACCESS_TTL: '1', REFRESH_TOKEN_TTL: '3' });
-  });
-
-  afterAll(async () => {
-    await t.close();
-    await store.drop();
-  });
+  const t = useTestApp({ JWT_ACCESS_TTL: '1', REFRESH_TOKEN_TTL: '3' });
 
   it('should reject an access token after it expires, and refresh until the login is REFRESH_TOKEN_TTL old', async () => {
     const user = await signedInUser(t.http);

@@ -69,7 +69,9 @@ export function assertSafeInput(value: unknown): void {
 /** The global pipe: unsafe raw input refused, then the DTO's rules. */
 class AppValidationPipe extends ValidationPipe {
   override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    if (metadata.type === 'body' || metadata.type === 'query') {
+    // Only DTO-typed input: a raw body (the OAuth2 token endpoint) is read by its own rules.
+    const typed = metadata.metatype !== undefined && metadata.metatype !== Object;
+    if (typed && (metadata.type === 'body' || metadata.type === 'query')) {
       assertSafeInput(value);
     }
     return super.transform(value, metadata) as Promise<unknown>;

@@ -31,14 +31,6 @@ export class UsersService {
     return this.users.findById(id);
   }
 
-  async getById(id: string): Promise<UserEntity> {
-    const user = await this.users.findById(id);
-    if (!user) {
-      throw new ProblemException(HttpStatus.NOT_FOUND, 'not_found', 'No such user.');
-    }
-    return user;
-  }
-
   async updateProfile(id: string, changes: ProfileChanges): Promise<UserEntity> {
     const defined = Object.fromEntries(
       Object.entries(changes).filter(([, value]) => value !== undefined),

@@ -14,7 +14,7 @@ export type Env = Record<string, string>;
 /** Where a test app keeps its data: a fresh PGlite directory, or a fresh database on TEST_DATABASE_URL's server. */
 export interface TestStore {
   env: Env;
-  /** Runs SQL against the store (only while no app holds an embedded store open). */
+  /** Removes the store: the embedded directory, or the database on the server. */
   drop: () => Promise<void>;
 }
 
@@ -137,4 +137,36 @@ export class Http {
   post(url: string, body?: unknown, token?: string) {
     return this.request('POST', url, { body, token });
   }
+}
+
+/**
+ * One app on its own fresh store for a whole describe block: started in
+ * beforeAll, closed and dropped in afterAll.
+ */
+export function useTestApp(env: Env = {}): TestApp {
+  let store: TestStore | undefined;
+  let running: TestApp | undefined;
+  beforeAll(async () => {
+    store = await createStore();
+    running = await startApp(store, env);
+  });
+  afterAll(async () => {
+    await running?.close();
+    await store?.drop();
+  });
+  const current = (): TestApp => {
+    if (!running) {
+      throw new Error('the test app is not running (use it inside a test)');
+    }
+    return running;
+  };
+  return {
+    get app() {
+      return current().app;
+    },
+    get http() {
+      return current().http;
+    },
+    close: () => current().close(),
+  };
 }
