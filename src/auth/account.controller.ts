@@ -10,6 +10,7 @@ import {
 } from '@nestjs/swagger';
 import type { AuthPrincipal } from '../common/auth-principal';
 import { ApiProblems } from '../common/decorators/api-problems.decorator';
+import { Client, type ClientInfo } from '../common/decorators/client-info.decorator';
 import { CurrentUser } from '../common/decorators/current-user.decorator';
 import { NoStore } from '../common/decorators/no-store.decorator';
 import { AuthService } from './auth.service';
@@ -26,14 +27,15 @@ export class AccountController {
 
   @Put('password')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiOperation({ summary: 'Change the password; every other session ends' })
+  @ApiOperation({ summary: 'Change the password; every other session ends and a notice is mailed' })
   @ApiNoContentResponse()
   @ApiProblems([400, 'validation_failed', 'weak_password'], [401, 'invalid_credentials'], 403)
   changePassword(
     @CurrentUser() principal: AuthPrincipal,
     @Body() dto: ChangePasswordDto,
+    @Client() client: ClientInfo,
   ): Promise<void> {
-    return this.auth.changePassword(principal, dto);
+    return this.auth.changePassword(principal, dto, client);
   }
 
   @Post('secret')

@@ -11,6 +11,7 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import {
+  ApiAcceptedResponse,
   ApiBadRequestResponse,
   ApiBearerAuth,
   ApiBody,
@@ -33,6 +34,9 @@ import { UserResponseDto } from '../users/dto/user-response.dto';
 import { UserEntity } from '../users/user.entity';
 import { toUserResponse } from '../users/user.mapper';
 import { AuthService } from './auth.service';
+import { AcceptedDto, EmailDto, ResetPasswordDto, VerifyEmailDto } from './dto/email.dto';
+import { EmailVerificationService } from './email-verification.service';
+import { PasswordResetService } from './password-reset.service';
 import { LoginDto } from './dto/login.dto';
 import { RefreshDto } from './dto/refresh.dto';
 import { RegisterDto } from './dto/register.dto';
@@ -50,15 +54,78 @@ import { LocalAuthGuard } from './guards/local-auth.guard';
 @ApiTags('auth')
 @Controller('auth')
 export class AuthController {
-  constructor(private readonly auth: AuthService) {}
+  constructor(
+    private readonly auth: AuthService,
+    private readonly verification: EmailVerificationService,
+    private readonly passwordReset: PasswordResetService,
+  ) {}
 
   @Public()
   @Post('register')
   @ApiOperation({ summary: 'Create an account with email and password' })
   @ApiCreatedResponse({ type: UserResponseDto })
   @ApiProblems([400, 'validation_failed', 'weak_password'], [409, 'email_taken', 'username_taken'])
-  async register(@Body() dto: RegisterDto): Promise<UserResponseDto> {
-    return toUserResponse(await this.auth.register(dto));
+  async register(@Body() dto: RegisterDto, @Client() client: ClientInfo): Promise<UserResponseDto> {
+    return toUserResponse(await this.auth.register(dto, client));
+  }
+
+  @Public()
+  @Post('verify-email')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Confirm the email address with the mailed 6-digit code' })
+  @ApiOkResponse({ type: UserResponseDto })
+  @ApiProblems([400, 'validation_failed', 'invalid_code'], [429, 'too_many_attempts'])
+  async verifyEmail(@Body() dto: VerifyEmailDto): Promise<UserResponseDto> {
+    return toUserResponse(await this.verification.verify(dto.email, dto.code));
+  }
+
+  @Public()
+  @Post('verify-email/resend')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiOperation({
+    summary: 'Mail a new verification code (the last one stops working)',
+    description: 'Always the same answer, whether or not the address has an unverified account.',
+  })
+  @ApiAcceptedResponse({ type: AcceptedDto })
+  @ApiProblems(400, [429, 'rate_limited'])
+  async resendVerification(
+    @Body() dto: EmailDto,
+    @Client() client: ClientInfo,
+  ): Promise<AcceptedDto> {
+    await this.verification.resend(dto.email, client);
+    return {
+      message:
+        'If this address belongs to an account waiting for verification, a new code is on its way.',
+    };
+  }
+
+  @Public()
+  @Post('password/forgot')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiOperation({
+    summary: 'Mail a single-use password reset link',
+    description:
+      'Always the same answer, in body and time, whether or not the address has an account.',
+  })
+  @ApiAcceptedResponse({ type: AcceptedDto })
+  @ApiProblems(400, [429, 'rate_limited'])
+  async forgotPassword(@Body() dto: EmailDto, @Client() client: ClientInfo): Promise<AcceptedDto> {
+    await this.passwordReset.forgot(dto.email, client);
+    return {
+      message: 'If this address belongs to an account, a link to reset the password is on its way.',
+    };
+  }
+
+  @Public()
+  @Post('password/reset')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({
+    summary: 'Set a new password with the token from the reset link; every session ends',
+  })
+  @ApiNoContentResponse()
+  @ApiProblems([400, 'validation_failed', 'invalid_token', 'weak_password'])
+  resetPassword(@Body() dto: ResetPasswordDto, @Client() client: ClientInfo): Promise<void> {
+    return this.passwordReset.reset(dto.token, dto.newPassword, client);
   }
 
   @Public()
@@ -69,7 +136,7 @@ export class AuthController {
   @ApiOperation({ summary: 'Sign in with email or username and password' })
   @ApiBody({ type: LoginDto })
   @ApiOkResponse({ type: TokenPairDto })
-  @ApiProblems(400, [401, 'invalid_credentials'], [403, 'account_disabled'])
+  @ApiProblems(400, [401, 'invalid_credentials'], [403, 'account_disabled', 'email_not_verified'])
   login(@CurrentUser() user: UserEntity, @Client() client: ClientInfo): Promise<TokenPairDto> {
     return this.auth.startSession(user, client);
   }

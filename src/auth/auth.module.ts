@@ -3,7 +3,12 @@ import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { type AppConfig, appConfig } from '../config/configuration';
+import { MailModule } from '../mail/mail.module';
 import { UsersModule } from '../users/users.module';
+import { AccountMailService } from './account-mail.service';
+import { AccountTokensRepository } from './account-tokens.repository';
+import { EmailVerificationService } from './email-verification.service';
+import { PasswordResetService } from './password-reset.service';
 import { AccountController } from './account.controller';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
@@ -19,6 +24,7 @@ import { TokensService } from './tokens.service';
 @Module({
   imports: [
     UsersModule,
+    MailModule,
     PassportModule,
     TypeOrmModule.forFeature([SessionEntity, RefreshTokenEntity]),
     JwtModule.registerAsync({
@@ -42,6 +48,10 @@ import { TokensService } from './tokens.service';
   controllers: [AuthController, AccountController],
   providers: [
     AuthService,
+    EmailVerificationService,
+    PasswordResetService,
+    AccountMailService,
+    AccountTokensRepository,
     PasswordsService,
     TokensService,
     SessionsRepository,

@@ -1,9 +1,12 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import type { AuthPrincipal } from '../common/auth-principal';
 import type { ClientInfo } from '../common/decorators/client-info.decorator';
 import { OAuthException, ProblemException } from '../common/problem';
 import { fieldProblem } from '../common/validation';
 import { type AppConfig, InjectAppConfig } from '../config/configuration';
+import { OutboxService } from '../mail/outbox.service';
 import { UserEntity } from '../users/user.entity';
 import { toUserResponse } from '../users/user.mapper';
 import { UsersService } from '../users/users.service';
@@ -11,6 +14,7 @@ import { ChangePasswordDto, DeleteAccountDto } from './dto/account.dto';
 import { RegisterDto } from './dto/register.dto';
 import { SecretAccountDto } from './dto/secret.dto';
 import { OAuthTokenResponseDto, SessionDto, TokenPairDto } from './dto/token-response.dto';
+import { ACCOUNT_MAIL, noticeContext } from './account-mail.service';
 import { PasswordsService } from './passwords.service';
 import { RefreshTokenEntity } from './refresh-token.entity';
 import { SessionsRepository } from './sessions.repository';
@@ -51,17 +55,39 @@ export class AuthService {
     private readonly passwords: PasswordsService,
     private readonly tokens: TokensService,
     private readonly sessions: SessionsRepository,
+    private readonly outbox: OutboxService,
+    @InjectDataSource() private readonly dataSource: DataSource,
     @InjectAppConfig() private readonly config: AppConfig,
   ) {}
 
-  async register(dto: RegisterDto): Promise<UserEntity> {
+  /**
+   * Creates the account and queues its verification code in one transaction:
+   * the mail exists exactly when the account does, and a slow or failing mail
+   * server never fails (or delays) the registration.
+   */
+  async register(dto: RegisterDto, client: ClientInfo): Promise<UserEntity> {
     this.passwords.assertStrong(dto.password, dto);
-    return this.users.create({
-      email: dto.email,
-      username: dto.username ?? null,
-      fullName: dto.fullName ?? null,
-      passwordHash: await this.passwords.hash(dto.password),
+    const passwordHash = await this.passwords.hash(dto.password);
+    const user = await this.dataSource.transaction(async (manager) => {
+      const created = await this.users.create(
+        {
+          email: dto.email,
+          username: dto.username ?? null,
+          fullName: dto.fullName ?? null,
+          passwordHash,
+        },
+        manager,
+      );
+      await this.outbox.add(manager, {
+        kind: ACCOUNT_MAIL.verification,
+        recipient: dto.email,
+        userId: created.id,
+        requesterIp: client.ip,
+      });
+      return created;
     });
+    this.outbox.deliverSoon();
+    return user;
   }
 
   /**
@@ -77,6 +103,13 @@ export class AuthService {
     }
     if (user.disabled) {
       throw accountDisabled();
+    }
+    if (this.config.requireVerifiedEmail && !user.emailVerified) {
+      throw new ProblemException(
+        HttpStatus.FORBIDDEN,
+        'email_not_verified',
+        'Confirm your email address first: enter the code we mailed you, or ask for a new one.',
+      );
     }
     if (check.needsRehash) {
       await this.users.setPasswordHash(user.id, await this.passwords.hash(password));
@@ -236,8 +269,12 @@ export class AuthService {
     }
   }
 
-  /** Changes the password and ends every other session of the user. */
-  async changePassword(principal: AuthPrincipal, dto: ChangePasswordDto): Promise<void> {
+  /** Changes the password, ends every other session of the user and mails a notice, all at once. */
+  async changePassword(
+    principal: AuthPrincipal,
+    dto: ChangePasswordDto,
+    client: ClientInfo,
+  ): Promise<void> {
     const user = await this.passwordAccount(principal);
     if (!(await this.passwords.verify(user.passwordHash, dto.currentPassword)).valid) {
       throw new ProblemException(
@@ -247,8 +284,22 @@ export class AuthService {
       );
     }
     this.passwords.assertStrong(dto.newPassword, user);
-    await this.users.setPasswordHash(user.id, await this.passwords.hash(dto.newPassword));
-    await this.sessions.revokeAll(user.id, 'password_changed', principal.sessionId);
+    const passwordHash = await this.passwords.hash(dto.newPassword);
+    await this.dataSource.transaction(async (manager) => {
+      await this.users.setPasswordHash(user.id, passwordHash, manager);
+      await this.sessions
+        .within(manager)
+        .revokeAll(user.id, 'password_changed', principal.sessionId);
+      if (user.email) {
+        await this.outbox.add(manager, {
+          kind: ACCOUNT_MAIL.passwordChanged,
+          recipient: user.email,
+          userId: user.id,
+          payload: { ...noticeContext(client) },
+        });
+      }
+    });
+    this.outbox.deliverSoon();
   }
 
   /** A new secret for a secret-key account; the old one stops working, other sessions end. */

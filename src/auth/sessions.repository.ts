@@ -24,7 +24,12 @@ export class SessionsRepository {
   constructor(@InjectEntityManager() private readonly manager: EntityManager) {}
 
   transaction<T>(work: (tx: SessionsRepository) => Promise<T>): Promise<T> {
-    return this.manager.transaction((manager) => work(new SessionsRepository(manager)));
+    return this.manager.transaction((manager) => work(this.within(manager)));
+  }
+
+  /** This repository, bound to a transaction someone else opened. */
+  within(manager: EntityManager): SessionsRepository {
+    return new SessionsRepository(manager);
   }
 
   /** A new session and the first token of its chain. */

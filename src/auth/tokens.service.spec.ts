@@ -32,6 +32,20 @@ describe(TokensService.name, () => {
     expect(otherKey.successorOf(token)).not.toBe(sut.successorOf(token));
   });
 
+  it('should make 6-digit codes and keep them as an HMAC bound to the user', () => {
+    const codes = Array.from({ length: 200 }, () => sut.newVerificationCode());
+    codes.forEach((code) => expect(code).toMatch(/^\d{6}$/));
+    expect(new Set(codes).size).toBeGreaterThan(190);
+    const hash = sut.verificationCodeHash('user-1', '123456');
+    expect(hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(sut.verificationCodeHash('user-1', '123456')).toBe(hash);
+    expect(sut.verificationCodeHash('user-2', '123456')).not.toBe(hash);
+    expect(sut.verificationCodeHash('user-1', '123457')).not.toBe(hash);
+    expect(hash).not.toBe(sut.hash('user-1:123456'));
+    expect(sut.sameDigest(hash, sut.verificationCodeHash('user-1', '123456'))).toBe(true);
+    expect(sut.sameDigest(hash, sut.verificationCodeHash('user-1', '000000'))).toBe(false);
+  });
+
   it('should store tokens as SHA-256 hex', () => {
     expect(sut.hash('abc')).toBe(
       'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',

@@ -1,6 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  randomBytes,
+  randomInt,
+  randomUUID,
+  timingSafeEqual,
+} from 'node:crypto';
 import { type AppConfig, InjectAppConfig } from '../config/configuration';
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
@@ -25,6 +32,7 @@ export interface AccessTokenClaims {
 @Injectable()
 export class TokensService {
   private readonly chainKey: Buffer;
+  private readonly codeKey: Buffer;
 
   constructor(
     private readonly jwt: JwtService,
@@ -33,6 +41,7 @@ export class TokensService {
     this.chainKey = createHmac('sha256', config.jwt.secret)
       .update('refresh-token-chain/v1')
       .digest();
+    this.codeKey = createHmac('sha256', config.jwt.secret).update('verification-code/v1').digest();
   }
 
   get accessTtl(): number {
@@ -60,5 +69,25 @@ export class TokensService {
 
   hash(token: string): string {
     return createHash('sha256').update(token).digest('hex');
+  }
+
+  /** A 6-digit code from the CSPRNG. */
+  newVerificationCode(): string {
+    return randomInt(0, 1_000_000).toString().padStart(6, '0');
+  }
+
+  /**
+   * A code's stored form: an HMAC with a server key, bound to the user, since a
+   * plain hash of one of a million codes would be reversed at once.
+   */
+  verificationCodeHash(userId: string, code: string): string {
+    return createHmac('sha256', this.codeKey).update(`${userId}:${code}`).digest('hex');
+  }
+
+  /** Compares two hex digests in constant time. */
+  sameDigest(a: string, b: string): boolean {
+    const left = Buffer.from(a, 'hex');
+    const right = Buffer.from(b, 'hex');
+    return left.length === right.length && timingSafeEqual(left, right);
   }
 }

@@ -38,8 +38,43 @@ describe(loadConfig.name, () => {
   });
 
   it('should require JWT_SECRET in production', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production', DATA_DIR: dataDir() })).toThrow(
-      'JWT_SECRET is required when NODE_ENV=production',
+    expect(() =>
+      loadConfig({ NODE_ENV: 'production', DATA_DIR: dataDir(), MAIL_URL: 'smtp://mail:25' }),
+    ).toThrow('JWT_SECRET is required when NODE_ENV=production');
+  });
+
+  it('should refuse the log mail transport in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: secret })).toThrow(
+      /MAIL_URL is required when NODE_ENV=production/,
+    );
+    expect(
+      loadConfig({ NODE_ENV: 'production', JWT_SECRET: secret, MAIL_URL: 'smtps://u:p@mail:465' })
+        .mail.url,
+    ).toBe('smtps://u:p@mail:465');
+  });
+
+  it('should read the mail settings', () => {
+    const sut = loadConfig({
+      JWT_SECRET: secret,
+      DATA_DIR: dataDir(),
+      PUBLIC_URL: 'https://auth.example.com/',
+      OTP_TTL: '120',
+      REQUIRE_VERIFIED_EMAIL: 'true',
+      RATE_LIMIT: 'off',
+    });
+    expect(sut).toMatchObject({
+      publicUrl: 'https://auth.example.com',
+      mail: { url: null, from: 'auth-service <no-reply@auth.example.com>' },
+      otpTtl: 120,
+      passwordResetTtl: 1800,
+      requireVerifiedEmail: true,
+      rateLimit: false,
+    });
+    expect(() => loadConfig({ JWT_SECRET: secret, REQUIRE_VERIFIED_EMAIL: 'maybe' })).toThrow(
+      'REQUIRE_VERIFIED_EMAIL must be true or false',
+    );
+    expect(() => loadConfig({ JWT_SECRET: secret, MAIL_URL: 'http://mail' })).toThrow(
+      'MAIL_URL must start with smtp: or smtps:',
     );
   });
 

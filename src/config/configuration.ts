@@ -24,6 +24,19 @@ export interface AppConfig {
   refresh: { ttl: number; reuseGraceSeconds: number };
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
   bodyLimitBytes: number;
+  mail: {
+    /** `smtp://…` or `smtps://…`; null: mails are written to the log (development only). */
+    url: string | null;
+    from: string;
+    /** Seconds before the first retry of a failed delivery; doubles per attempt, up to an hour. */
+    retryBaseSeconds: number;
+    maxAttempts: number;
+  };
+  otpTtl: number;
+  passwordResetTtl: number;
+  requireVerifiedEmail: boolean;
+  /** false only with RATE_LIMIT=off (benchmarks and tests of other things). */
+  rateLimit: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -53,6 +66,20 @@ function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: r
     throw new ConfigError(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
   }
   return raw as T;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = present(env, name)?.toLowerCase();
+  if (raw === undefined) {
+    return fallback;
+  }
+  if (['true', '1', 'yes', 'on'].includes(raw)) {
+    return true;
+  }
+  if (['false', '0', 'no', 'off'].includes(raw)) {
+    return false;
+  }
+  throw new ConfigError(`${name} must be true or false (got "${raw}")`);
 }
 
 function url(env: Env, name: string, protocols: string[]): string | undefined {
@@ -109,6 +136,19 @@ export function loadConfig(env: Env): AppConfig {
   const publicUrl = (
     url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://${host}:${port}`
   ).replace(/\/+$/, '');
+  const mailUrl = url(env, 'MAIL_URL', ['smtp:', 'smtps:']) ?? null;
+  if (production && !mailUrl) {
+    throw new ConfigError(
+      'MAIL_URL is required when NODE_ENV=production (writing mails to the log is for development only)',
+    );
+  }
+  const mailFrom =
+    present(env, 'MAIL_FROM') ?? `auth-service <no-reply@${new URL(publicUrl).hostname}>`;
+  if (!/^[^\r\n]*@[^\r\n]+$/.test(mailFrom)) {
+    throw new ConfigError(
+      `MAIL_FROM must be an address, optionally with a name (got "${mailFrom}")`,
+    );
+  }
   return {
     nodeEnv,
     production,
@@ -135,6 +175,16 @@ export function loadConfig(env: Env): AppConfig {
       parallelism: int(env, 'ARGON2_PARALLELISM', 1, 1, 16),
     },
     bodyLimitBytes: 100 * 1024,
+    mail: {
+      url: mailUrl,
+      from: mailFrom,
+      retryBaseSeconds: int(env, 'MAIL_RETRY_BASE_SECONDS', 5, 1, 3600),
+      maxAttempts: int(env, 'MAIL_MAX_ATTEMPTS', 10, 1, 100),
+    },
+    otpTtl: int(env, 'OTP_TTL', 600, 1, 86400),
+    passwordResetTtl: int(env, 'PASSWORD_RESET_TTL', 1800, 1, 86400),
+    requireVerifiedEmail: bool(env, 'REQUIRE_VERIFIED_EMAIL', false),
+    rateLimit: oneOf(env, 'RATE_LIMIT', 'on', ['on', 'off']) === 'on',
   };
 }
 

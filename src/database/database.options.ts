@@ -4,13 +4,23 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { InitialSchema1730000000000 } from '../../migrations/1730000000000-InitialSchema';
+import { MailAndAccountTokens1730000100000 } from '../../migrations/1730000100000-MailAndAccountTokens';
+import { EmailVerificationEntity, PasswordResetEntity } from '../auth/account-token.entities';
 import { RefreshTokenEntity } from '../auth/refresh-token.entity';
 import { SessionEntity } from '../auth/session.entity';
 import type { AppConfig } from '../config/configuration';
+import { OutboxMailEntity } from '../mail/outbox-mail.entity';
 import { UserEntity } from '../users/user.entity';
 
-export const ENTITIES = [UserEntity, SessionEntity, RefreshTokenEntity];
-export const MIGRATIONS = [InitialSchema1730000000000];
+export const ENTITIES = [
+  UserEntity,
+  SessionEntity,
+  RefreshTokenEntity,
+  EmailVerificationEntity,
+  PasswordResetEntity,
+  OutboxMailEntity,
+];
+export const MIGRATIONS = [InitialSchema1730000000000, MailAndAccountTokens1730000100000];
 
 export type DatabaseSettings = Pick<AppConfig, 'databaseUrl' | 'dataDir' | 'databasePoolSize'>;
 

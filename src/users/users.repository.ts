@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { EntityManager, Repository } from 'typeorm';
 import { UserEntity } from './user.entity';
 
 export type NewUser = Pick<UserEntity, 'email' | 'username' | 'fullName'> & {
@@ -15,13 +15,19 @@ export type ProfileChanges = Partial<Pick<UserEntity, 'username' | 'fullName' | 
 export class UsersRepository {
   constructor(@InjectRepository(UserEntity) private readonly users: Repository<UserEntity>) {}
 
-  async insert(user: NewUser): Promise<UserEntity> {
-    const saved = await this.users.save(this.users.create(user));
-    return (await this.findById(saved.id)) as UserEntity;
+  /** Inserts, inside `manager`'s transaction when given, and reads the row back as clients see it. */
+  async insert(user: NewUser, manager?: EntityManager): Promise<UserEntity> {
+    const users = this.repository(manager);
+    const saved = await users.save(users.create(user));
+    return (await users.findOneBy({ id: saved.id })) as UserEntity;
   }
 
-  findById(id: string): Promise<UserEntity | null> {
-    return this.users.findOneBy({ id });
+  findById(id: string, manager?: EntityManager): Promise<UserEntity | null> {
+    return this.repository(manager).findOneBy({ id });
+  }
+
+  findByEmail(email: string, manager?: EntityManager): Promise<UserEntity | null> {
+    return this.repository(manager).findOneBy({ email });
   }
 
   findByEmailWithPasswordHash(email: string): Promise<UserEntity | null> {
@@ -52,8 +58,12 @@ export class UsersRepository {
     return this.findById(id);
   }
 
-  async setPasswordHash(id: string, passwordHash: string): Promise<void> {
-    await this.users.update({ id }, { passwordHash });
+  async setPasswordHash(id: string, passwordHash: string, manager?: EntityManager): Promise<void> {
+    await this.repository(manager).update({ id }, { passwordHash });
+  }
+
+  async markEmailVerified(id: string, manager?: EntityManager): Promise<void> {
+    await this.repository(manager).update({ id }, { emailVerified: true });
   }
 
   async setSecretHash(id: string, secretHash: string): Promise<void> {
@@ -63,6 +73,10 @@ export class UsersRepository {
   async delete(id: string): Promise<boolean> {
     const result = await this.users.delete({ id });
     return (result.affected ?? 0) > 0;
+  }
+
+  private repository(manager?: EntityManager): Repository<UserEntity> {
+    return manager ? manager.getRepository(UserEntity) : this.users;
   }
 
   private withPasswordHash() {

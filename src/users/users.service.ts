@@ -1,4 +1,5 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
 import { violatedUniqueConstraint } from '../database/errors';
 import { ProblemException } from '../common/problem';
 import { UserEntity } from './user.entity';
@@ -19,16 +20,25 @@ const CONFLICTS: Record<string, [code: string, detail: string]> = {
 export class UsersService {
   constructor(private readonly users: UsersRepository) {}
 
-  async create(user: NewUser): Promise<UserEntity> {
+  /** Creates a user, inside `manager`'s transaction when given. */
+  async create(user: NewUser, manager?: EntityManager): Promise<UserEntity> {
     try {
-      return await this.users.insert(user);
+      return await this.users.insert(user, manager);
     } catch (error) {
       throw this.conflictOr(error);
     }
   }
 
-  findById(id: string): Promise<UserEntity | null> {
-    return this.users.findById(id);
+  findById(id: string, manager?: EntityManager): Promise<UserEntity | null> {
+    return this.users.findById(id, manager);
+  }
+
+  findByEmail(email: string, manager?: EntityManager): Promise<UserEntity | null> {
+    return this.users.findByEmail(email.toLowerCase(), manager);
+  }
+
+  markEmailVerified(id: string, manager?: EntityManager): Promise<void> {
+    return this.users.markEmailVerified(id, manager);
   }
 
   async updateProfile(id: string, changes: ProfileChanges): Promise<UserEntity> {
@@ -64,8 +74,8 @@ export class UsersService {
     return this.users.findBySecretHash(secretHash);
   }
 
-  setPasswordHash(id: string, passwordHash: string): Promise<void> {
-    return this.users.setPasswordHash(id, passwordHash);
+  setPasswordHash(id: string, passwordHash: string, manager?: EntityManager): Promise<void> {
+    return this.users.setPasswordHash(id, passwordHash, manager);
   }
 
   setSecretHash(id: string, secretHash: string): Promise<void> {

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { AppModule } from '../../src/app.module';
-import { configureApp, createFastifyAdapter } from '../../src/app.setup';
-import { loadConfig } from '../../src/config/configuration';
+import { configureApp, createFastifyAdapter, nestLogLevels } from '../../src/app.setup';
+import { loadConfig, type LogLevel } from '../../src/config/configuration';
 
 export type Env = Record<string, string>;
 
@@ -78,11 +78,10 @@ export async function startApp(store: TestStore, env: Env = {}): Promise<TestApp
   Object.assign(process.env, BASE_ENV, store.env, env);
   const config = loadConfig(process.env);
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+  // TEST_LOG_LEVEL=warn (or debug) shows the app's own log lines while debugging a test.
   const app = moduleRef.createNestApplication<NestFastifyApplication>(
     createFastifyAdapter(config),
-    {
-      logger: ['error', 'fatal'],
-    },
+    { logger: nestLogLevels((process.env.TEST_LOG_LEVEL as LogLevel | undefined) ?? 'error') },
   );
   configureApp(app);
   await app.init();
@@ -109,6 +108,8 @@ export class Http {
       token?: string;
       headers?: Record<string, string>;
       raw?: string;
+      /** The client's socket address (default 127.0.0.1). */
+      from?: string;
     } = {},
   ): Promise<Reply> {
     const headers: Record<string, string> = { ...(options.headers ?? {}) };
@@ -120,7 +121,13 @@ export class Http {
       payload = JSON.stringify(options.body);
       headers['content-type'] ??= 'application/json';
     }
-    const response = await this.app.inject({ method, url, headers, payload });
+    const response = await this.app.inject({
+      method,
+      url,
+      headers,
+      payload,
+      ...(options.from ? { remoteAddress: options.from } : {}),
+    });
     const type = String(response.headers['content-type'] ?? '');
     return {
       status: response.statusCode,
@@ -143,12 +150,12 @@ export class Http {
  * One app on its own fresh store for a whole describe block: started in
  * beforeAll, closed and dropped in afterAll.
  */
-export function useTestApp(env: Env = {}): TestApp {
+export function useTestApp(env: Env | (() => Env) = {}): TestApp {
   let store: TestStore | undefined;
   let running: TestApp | undefined;
   beforeAll(async () => {
     store = await createStore();
-    running = await startApp(store, env);
+    running = await startApp(store, typeof env === 'function' ? env() : env);
   });
   afterAll(async () => {
     await running?.close();

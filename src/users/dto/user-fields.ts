@@ -1,7 +1,8 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
+  IsEmail,
   IsOptional,
   IsString,
   IsUrl,
@@ -64,4 +65,16 @@ export const OptionalImageUrl = (): PropertyDecorator =>
       { protocols: ['http', 'https'], require_protocol: true, require_tld: false },
       { message: 'imageUrl must be an http or https URL' },
     ),
+  );
+
+/** An email address: trimmed and lower-cased (emails are unique regardless of case). */
+export const EmailAddress = (): PropertyDecorator =>
+  applyDecorators(
+    ApiProperty({ example: 'ada@example.com', maxLength: 254 }),
+    Transform(({ value }: { value: unknown }) =>
+      typeof value === 'string' ? value.trim().toLowerCase() : value,
+    ),
+    IsString(),
+    MaxLength(254),
+    IsEmail({}, { message: 'email must be an email address' }),
   );

@@ -1,0 +1,161 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { ClientInfo } from '../common/decorators/client-info.decorator';
+import { type AppConfig, InjectAppConfig } from '../config/configuration';
+import { MailComposers } from '../mail/mail-composers';
+import type { MailMessage } from '../mail/mail.transport';
+import type { OutboxMailEntity } from '../mail/outbox-mail.entity';
+import { renderMail } from '../mail/templates';
+import { UserEntity } from '../users/user.entity';
+import { UsersService } from '../users/users.service';
+import { AccountTokensRepository } from './account-tokens.repository';
+import { TokensService } from './tokens.service';
+
+/** The kinds of mail the auth module sends. */
+export const ACCOUNT_MAIL = {
+  verification: 'email_verification',
+  reset: 'password_reset',
+  passwordChanged: 'password_changed',
+  passwordWasReset: 'password_was_reset',
+} as const;
+
+/** Who caused a security notice, as the notice tells it (no secret). */
+export interface NoticeContext {
+  ip: string;
+  userAgent: string | null;
+  at: string;
+}
+
+export function noticeContext(client: ClientInfo): NoticeContext {
+  return { ip: client.ip, userAgent: client.userAgent, at: new Date().toISOString() };
+}
+
+/**
+ * Composes the auth module's mails when the outbox delivers them. Codes and
+ * reset tokens are made here, at delivery time, so they exist in plaintext
+ * only inside the message; their hashes are stored in the same step, and a
+ * new one supersedes the last.
+ */
+@Injectable()
+export class AccountMailService implements OnModuleInit {
+  constructor(
+    private readonly composers: MailComposers,
+    private readonly users: UsersService,
+    private readonly tokens: TokensService,
+    private readonly accountTokens: AccountTokensRepository,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectAppConfig() private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    this.composers.register(ACCOUNT_MAIL.verification, (mail) => this.verificationCode(mail));
+    this.composers.register(ACCOUNT_MAIL.reset, (mail) => this.resetLink(mail));
+    this.composers.register(ACCOUNT_MAIL.passwordChanged, (mail) =>
+      this.notice(mail, 'Your password was changed', 'The password of your account was changed.'),
+    );
+    this.composers.register(ACCOUNT_MAIL.passwordWasReset, (mail) =>
+      this.notice(
+        mail,
+        'Your password was reset',
+        'The password of your account was reset with a link sent to this address, and every session was signed out.',
+      ),
+    );
+  }
+
+  private verificationCode(mail: OutboxMailEntity): Promise<MailMessage | null> {
+    return this.dataSource.transaction(async (manager) => {
+      const user = await this.recipientAccount(mail, manager);
+      if (!user || user.emailVerified) {
+        return null;
+      }
+      const code = this.tokens.newVerificationCode();
+      await this.accountTokens.replaceVerificationCode(
+        user.id,
+        this.tokens.verificationCodeHash(user.id, code),
+        this.config.otpTtl,
+        manager,
+      );
+      return renderMail({
+        to: mail.recipient,
+        subject: `Your verification code: ${code}`,
+        greeting: greeting(user),
+        paragraphs: ['Enter this code to confirm your email address:'],
+        code,
+        footer: `The code is valid for ${minutes(this.config.otpTtl)} and works once. If you did not sign up, ignore this mail.`,
+      });
+    });
+  }
+
+  private resetLink(mail: OutboxMailEntity): Promise<MailMessage | null> {
+    return this.dataSource.transaction(async (manager) => {
+      const user = await this.recipientAccount(mail, manager);
+      if (!user || user.disabled) {
+        return null;
+      }
+      const token = this.tokens.newRefreshToken();
+      await this.accountTokens.replaceResetToken(
+        user.id,
+        this.tokens.hash(token),
+        this.config.passwordResetTtl,
+        manager,
+      );
+      // Built from PUBLIC_URL only, never from a request's Host header.
+      const href = `${this.config.publicUrl}/reset?token=${encodeURIComponent(token)}`;
+      return renderMail({
+        to: mail.recipient,
+        subject: 'Reset your password',
+        greeting: greeting(user),
+        paragraphs: [
+          'Someone asked to reset the password of your account. To choose a new one, open:',
+        ],
+        link: { href, label: 'Choose a new password' },
+        footer: `The link is valid for ${minutes(this.config.passwordResetTtl)} and works once; a newer request replaces it. If you did not ask, ignore this mail: your password stays as it is.`,
+      });
+    });
+  }
+
+  private async notice(
+    mail: OutboxMailEntity,
+    subject: string,
+    what: string,
+  ): Promise<MailMessage | null> {
+    const user = await this.recipientAccount(mail);
+    if (!user) {
+      return null;
+    }
+    const context = mail.payload as Partial<NoticeContext> | null;
+    const where = context?.at
+      ? `It happened at ${context.at} (UTC) from address ${context.ip ?? 'unknown'}${context.userAgent ? `, ${context.userAgent}` : ''}.`
+      : '';
+    return renderMail({
+      to: mail.recipient,
+      subject,
+      greeting: greeting(user),
+      paragraphs: [
+        what,
+        where,
+        'If this was not you, reset your password at once and contact us.',
+      ].filter(Boolean),
+    });
+  }
+
+  /** The account a mail is for, still at that address. */
+  private async recipientAccount(
+    mail: OutboxMailEntity,
+    manager?: Parameters<UsersService['findById']>[1],
+  ): Promise<UserEntity | null> {
+    const user = mail.userId
+      ? await this.users.findById(mail.userId, manager)
+      : await this.users.findByEmail(mail.recipient, manager);
+    return user && user.email === mail.recipient ? user : null;
+  }
+}
+
+function greeting(user: UserEntity): string {
+  return `Hello${user.fullName ? ` ${user.fullName}` : ''},`;
+}
+
+function minutes(seconds: number): string {
+  return seconds % 60 === 0 ? `${seconds / 60} minutes` : `${seconds} seconds`;
+}

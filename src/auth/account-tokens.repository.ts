@@ -1,0 +1,85 @@
+import { Injectable } from '@nestjs/common';
+import { InjectEntityManager } from '@nestjs/typeorm';
+import { EntityManager } from 'typeorm';
+import { EmailVerificationEntity, PasswordResetEntity } from './account-token.entities';
+
+/**
+ * Single-use account tokens: email verification codes and password reset
+ * tokens, one live of each per user. Every method takes the transaction's
+ * manager, since each use reads and spends under a row lock.
+ */
+@Injectable()
+export class AccountTokensRepository {
+  constructor(@InjectEntityManager() private readonly manager: EntityManager) {}
+
+  /** Replaces the user's code (a resend supersedes the old one) and resets its attempt count. */
+  async replaceVerificationCode(
+    userId: string,
+    codeHash: string,
+    ttlSeconds: number,
+    manager: EntityManager = this.manager,
+  ): Promise<void> {
+    await manager.query(
+      `INSERT INTO email_verifications (user_id, code_hash, attempts, expires_at)
+       VALUES ($1, $2, 0, now() + make_interval(secs => $3))
+       ON CONFLICT (user_id) DO UPDATE
+         SET code_hash = EXCLUDED.code_hash, attempts = 0,
+             expires_at = EXCLUDED.expires_at, created_at = now()`,
+      [userId, codeHash, ttlSeconds],
+    );
+  }
+
+  lockVerification(
+    userId: string,
+    manager: EntityManager,
+  ): Promise<EmailVerificationEntity | null> {
+    return manager
+      .createQueryBuilder(EmailVerificationEntity, 'v')
+      .setLock('pessimistic_write')
+      .where('v.user_id = :userId', { userId })
+      .getOne();
+  }
+
+  async recordFailedVerification(userId: string, manager: EntityManager): Promise<void> {
+    await manager.increment(EmailVerificationEntity, { userId }, 'attempts', 1);
+  }
+
+  async deleteVerification(userId: string, manager: EntityManager): Promise<void> {
+    await manager.delete(EmailVerificationEntity, { userId });
+  }
+
+  /** Replaces the user's reset token: a newer request voids the older link. */
+  async replaceResetToken(
+    userId: string,
+    tokenHash: string,
+    ttlSeconds: number,
+    manager: EntityManager = this.manager,
+  ): Promise<void> {
+    await manager.query(
+      `INSERT INTO password_resets (user_id, token_hash, expires_at)
+       VALUES ($1, $2, now() + make_interval(secs => $3))
+       ON CONFLICT (user_id) DO UPDATE
+         SET token_hash = EXCLUDED.token_hash, expires_at = EXCLUDED.expires_at, created_at = now()`,
+      [userId, tokenHash, ttlSeconds],
+    );
+  }
+
+  findResetByTokenHash(tokenHash: string): Promise<PasswordResetEntity | null> {
+    return this.manager.findOneBy(PasswordResetEntity, { tokenHash });
+  }
+
+  lockResetByTokenHash(
+    tokenHash: string,
+    manager: EntityManager,
+  ): Promise<PasswordResetEntity | null> {
+    return manager
+      .createQueryBuilder(PasswordResetEntity, 'r')
+      .setLock('pessimistic_write')
+      .where('r.token_hash = :tokenHash', { tokenHash })
+      .getOne();
+  }
+
+  async deleteReset(userId: string, manager: EntityManager): Promise<void> {
+    await manager.delete(PasswordResetEntity, { userId });
+  }
+}

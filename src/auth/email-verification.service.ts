@@ -1,0 +1,83 @@
+import { HttpStatus, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { ClientInfo } from '../common/decorators/client-info.decorator';
+import { ProblemException } from '../common/problem';
+import { OutboxService } from '../mail/outbox.service';
+import { UserEntity } from '../users/user.entity';
+import { UsersService } from '../users/users.service';
+import { ACCOUNT_MAIL } from './account-mail.service';
+import { AccountTokensRepository } from './account-tokens.repository';
+import { TokensService } from './tokens.service';
+
+/** Wrong codes after which a code is void. */
+export const MAX_CODE_ATTEMPTS = 5;
+
+type Outcome = { kind: 'verified'; userId: string } | { kind: 'invalid' } | { kind: 'void' };
+
+const invalidCode = () =>
+  new ProblemException(
+    HttpStatus.BAD_REQUEST,
+    'invalid_code',
+    'This code is wrong, expired or already used. Ask for a new one if needed.',
+  );
+
+/** Proving an email address with a mailed 6-digit code. */
+@Injectable()
+export class EmailVerificationService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly users: UsersService,
+    private readonly accountTokens: AccountTokensRepository,
+    private readonly tokens: TokensService,
+    private readonly outbox: OutboxService,
+  ) {}
+
+  /**
+   * Checks a code under a row lock, so concurrent submissions of the right
+   * code succeed once. Wrong, expired, spent, superseded and unknown-address
+   * codes get one answer; the fifth wrong code voids it (429).
+   */
+  async verify(email: string, code: string): Promise<UserEntity> {
+    const outcome = await this.dataSource.transaction(async (manager): Promise<Outcome> => {
+      const user = await this.users.findByEmail(email, manager);
+      const pending = user && (await this.accountTokens.lockVerification(user.id, manager));
+      if (!user || !pending || pending.expiresAt.getTime() <= Date.now()) {
+        return { kind: 'invalid' };
+      }
+      if (pending.attempts >= MAX_CODE_ATTEMPTS) {
+        return { kind: 'void' };
+      }
+      if (
+        !this.tokens.sameDigest(pending.codeHash, this.tokens.verificationCodeHash(user.id, code))
+      ) {
+        await this.accountTokens.recordFailedVerification(user.id, manager);
+        return pending.attempts + 1 >= MAX_CODE_ATTEMPTS ? { kind: 'void' } : { kind: 'invalid' };
+      }
+      await this.accountTokens.deleteVerification(user.id, manager);
+      await this.users.markEmailVerified(user.id, manager);
+      return { kind: 'verified', userId: user.id };
+    });
+    if (outcome.kind === 'void') {
+      throw new ProblemException(
+        HttpStatus.TOO_MANY_REQUESTS,
+        'too_many_attempts',
+        `Too many wrong codes: this code no longer works. Ask for a new one.`,
+        undefined,
+        { 'Retry-After': '60' },
+      );
+    }
+    if (outcome.kind === 'invalid') {
+      throw invalidCode();
+    }
+    return (await this.users.findById(outcome.userId)) as UserEntity;
+  }
+
+  /** Mails a new code (superseding the last) if the address has an unverified account; answers alike either way. */
+  resend(email: string, client: ClientInfo): Promise<void> {
+    return this.outbox.sendOnRequest(
+      { kind: ACCOUNT_MAIL.verification, recipient: email, requesterIp: client.ip },
+      [ACCOUNT_MAIL.verification, ACCOUNT_MAIL.reset],
+    );
+  }
+}

@@ -1,0 +1,84 @@
+import { HttpStatus, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { ClientInfo } from '../common/decorators/client-info.decorator';
+import { ProblemException } from '../common/problem';
+import { OutboxService } from '../mail/outbox.service';
+import { UsersService } from '../users/users.service';
+import { ACCOUNT_MAIL, noticeContext } from './account-mail.service';
+import { AccountTokensRepository } from './account-tokens.repository';
+import { PasswordsService } from './passwords.service';
+import { SessionsRepository } from './sessions.repository';
+import { TokensService } from './tokens.service';
+
+const invalidToken = () =>
+  new ProblemException(
+    HttpStatus.BAD_REQUEST,
+    'invalid_token',
+    'This reset link is wrong, expired, already used or replaced by a newer one. Ask for a new one.',
+  );
+
+/** Forgotten passwords: a single-use link by mail, then a new password and every session ended. */
+@Injectable()
+export class PasswordResetService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly users: UsersService,
+    private readonly accountTokens: AccountTokensRepository,
+    private readonly passwords: PasswordsService,
+    private readonly tokens: TokensService,
+    private readonly sessions: SessionsRepository,
+    private readonly outbox: OutboxService,
+  ) {}
+
+  /**
+   * Queues a reset link for the address. The request does the same work
+   * whether or not an account has it (the link is made at delivery), so the
+   * answer is the same in body and in time.
+   */
+  forgot(email: string, client: ClientInfo): Promise<void> {
+    return this.outbox.sendOnRequest(
+      { kind: ACCOUNT_MAIL.reset, recipient: email, requesterIp: client.ip },
+      [ACCOUNT_MAIL.verification, ACCOUNT_MAIL.reset],
+    );
+  }
+
+  /**
+   * Sets a new password with a reset token: the token is spent, every session
+   * ends, nobody is signed in, and a notice is mailed. Receiving the link
+   * proves the address, so it also counts as verified.
+   */
+  async reset(token: string, newPassword: string, client: ClientInfo): Promise<void> {
+    const tokenHash = this.tokens.hash(token);
+    // Policy and hashing first, outside the transaction: argon2 must not hold a connection.
+    const candidate = await this.accountTokens.findResetByTokenHash(tokenHash);
+    const user = candidate && (await this.users.findById(candidate.userId));
+    if (!candidate || !user || candidate.expiresAt.getTime() <= Date.now()) {
+      throw invalidToken();
+    }
+    this.passwords.assertStrong(newPassword, user);
+    const passwordHash = await this.passwords.hash(newPassword);
+
+    const done = await this.dataSource.transaction(async (manager) => {
+      const locked = await this.accountTokens.lockResetByTokenHash(tokenHash, manager);
+      if (!locked || locked.expiresAt.getTime() <= Date.now()) {
+        return false;
+      }
+      await this.accountTokens.deleteReset(user.id, manager);
+      await this.users.setPasswordHash(user.id, passwordHash, manager);
+      await this.users.markEmailVerified(user.id, manager);
+      await this.sessions.within(manager).revokeAll(user.id, 'password_reset');
+      await this.outbox.add(manager, {
+        kind: ACCOUNT_MAIL.passwordWasReset,
+        recipient: user.email as string,
+        userId: user.id,
+        payload: { ...noticeContext(client) },
+      });
+      return true;
+    });
+    if (!done) {
+      throw invalidToken();
+    }
+    this.outbox.deliverSoon();
+  }
+}

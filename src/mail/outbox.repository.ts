@@ -1,0 +1,137 @@
+import { Injectable } from '@nestjs/common';
+import { InjectEntityManager } from '@nestjs/typeorm';
+import { EntityManager } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { OutboxMailEntity, OutboxStatus } from './outbox-mail.entity';
+
+export interface NewOutboxMail {
+  kind: string;
+  recipient: string;
+  userId?: string | null;
+  payload?: Record<string, unknown> | null;
+  requesterIp?: string | null;
+}
+
+interface OutboxRow {
+  id: string;
+  kind: string;
+  recipient: string;
+  user_id: string | null;
+  payload: Record<string, unknown> | null;
+  attempts: number;
+}
+
+/** The outbox table. */
+@Injectable()
+export class OutboxRepository {
+  constructor(@InjectEntityManager() private readonly manager: EntityManager) {}
+
+  /** Adds a mail inside the caller's transaction (`manager`), so it exists exactly when the change does. */
+  async add(manager: EntityManager, mail: NewOutboxMail): Promise<void> {
+    const row: QueryDeepPartialEntity<OutboxMailEntity> = {
+      kind: mail.kind,
+      recipient: mail.recipient,
+      userId: mail.userId ?? null,
+      payload: (mail.payload ?? null) as QueryDeepPartialEntity<OutboxMailEntity>['payload'],
+      requesterIp: mail.requesterIp ?? null,
+    };
+    await manager.insert(OutboxMailEntity, row);
+  }
+
+  /**
+   * Claims up to `limit` due mails for this worker: rows another worker holds
+   * are skipped (FOR UPDATE SKIP LOCKED), and the lease keeps them ours while
+   * we deliver, so several instances never send one mail twice.
+   */
+  async claimDue(limit: number, leaseSeconds: number): Promise<OutboxMailEntity[]> {
+    // An UPDATE … RETURNING answers [rows, affected count] through TypeORM's postgres driver.
+    const [rows] = await this.manager.query<[OutboxRow[], number]>(
+      `UPDATE outbox SET attempts = attempts + 1,
+              locked_until = now() + make_interval(secs => $2)
+        WHERE id IN (
+          SELECT id FROM outbox
+           WHERE status = 'pending' AND next_attempt_at <= now()
+             AND (locked_until IS NULL OR locked_until < now())
+           ORDER BY next_attempt_at
+           LIMIT $1
+           FOR UPDATE SKIP LOCKED)
+        RETURNING id, kind, recipient, user_id, payload, attempts`,
+      [limit, leaseSeconds],
+    );
+    return rows.map((row) =>
+      Object.assign(new OutboxMailEntity(), {
+        id: row.id,
+        kind: row.kind,
+        recipient: row.recipient,
+        userId: row.user_id,
+        payload: row.payload,
+        attempts: row.attempts,
+      }),
+    );
+  }
+
+  /** Delivered, given up or not needed: the payload is erased. */
+  async finish(
+    id: string,
+    status: Exclude<OutboxStatus, 'pending'>,
+    error?: string,
+  ): Promise<void> {
+    await this.manager.update(
+      OutboxMailEntity,
+      { id },
+      {
+        status,
+        payload: null,
+        lockedUntil: null,
+        finishedAt: () => 'now()',
+        ...(error ? { lastError: error.slice(0, 200) } : {}),
+      },
+    );
+  }
+
+  async retryLater(id: string, delaySeconds: number, error: string): Promise<void> {
+    await this.manager
+      .createQueryBuilder()
+      .update(OutboxMailEntity)
+      .set({
+        lockedUntil: null,
+        lastError: error.slice(0, 200),
+        nextAttemptAt: () => `now() + make_interval(secs => :delay)`,
+      })
+      .where('id = :id', { id })
+      .setParameter('delay', delaySeconds)
+      .execute();
+  }
+
+  /** Whether a mail of this kind went to this recipient within the window. */
+  async sentRecently(kind: string, recipient: string, windowSeconds: number): Promise<boolean> {
+    const rows: unknown[] = await this.manager.query(
+      `SELECT 1 FROM outbox
+        WHERE recipient = $1 AND kind = $2 AND created_at > now() - make_interval(secs => $3)
+        LIMIT 1`,
+      [recipient, kind, windowSeconds],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * Seconds until this client address may cause another mail of these kinds,
+   * or 0 when it may now.
+   */
+  async secondsUntilAllowed(ip: string, kinds: string[], windowSeconds: number): Promise<number> {
+    const [row] = await this.manager.query<Array<{ wait: number | null }>>(
+      `SELECT ceil(extract(epoch FROM max(created_at) + make_interval(secs => $3) - now()))::int AS wait
+         FROM outbox
+        WHERE requester_ip = $1 AND kind = ANY($2) AND created_at > now() - make_interval(secs => $3)`,
+      [ip, kinds, windowSeconds],
+    );
+    return Math.max(0, row?.wait ?? 0);
+  }
+
+  /** Finished rows are kept a day (the send limits look back at them), then removed. */
+  async pruneFinished(): Promise<void> {
+    await this.manager.query(
+      `DELETE FROM outbox WHERE status <> 'pending' AND finished_at < now() - interval '1 day'`,
+    );
+  }
+}

@@ -1,0 +1,81 @@
+import { HttpStatus, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { ProblemException } from '../common/problem';
+import { type AppConfig, InjectAppConfig } from '../config/configuration';
+import { NewOutboxMail, OutboxRepository } from './outbox.repository';
+import { OutboxWorker } from './outbox.worker';
+
+/** One mail of a kind per recipient, and one mail-causing request per client address, per this window. */
+export const MAIL_LIMIT_WINDOW_SECONDS = 60;
+
+/**
+ * What other modules use to send mail: add it to the outbox inside their own
+ * transaction, then `deliverSoon()` once that transaction has committed.
+ */
+@Injectable()
+export class OutboxService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly outbox: OutboxRepository,
+    private readonly worker: OutboxWorker,
+    @InjectAppConfig() private readonly config: AppConfig,
+  ) {}
+
+  add(manager: EntityManager, mail: NewOutboxMail): Promise<void> {
+    return this.outbox.add(manager, mail);
+  }
+
+  deliverSoon(): void {
+    this.worker.kick();
+  }
+
+  /**
+   * A mail a public route sends on request (a new code, a reset link), within
+   * the send limits: 429 with Retry-After when this client address caused one
+   * of `limitedKinds` in the last minute; silently nothing when the recipient
+   * got one of this kind in the last minute. Both are counted the same whether
+   * or not the address belongs to an account, and the request's work is the
+   * same either way (the composer decides at delivery whether to send).
+   */
+  async sendOnRequest(
+    mail: NewOutboxMail & { requesterIp: string },
+    limitedKinds: string[],
+  ): Promise<void> {
+    const wait = await this.addressWait(mail.requesterIp, limitedKinds);
+    if (wait > 0) {
+      throw new ProblemException(
+        HttpStatus.TOO_MANY_REQUESTS,
+        'rate_limited',
+        `Too many mails requested from this address; try again in ${wait} seconds.`,
+        undefined,
+        { 'Retry-After': String(wait) },
+      );
+    }
+    if (!(await this.recipientMayReceive(mail.kind, mail.recipient))) {
+      return;
+    }
+    await this.dataSource.transaction((manager) => this.add(manager, mail));
+    this.deliverSoon();
+  }
+
+  /**
+   * Whether another mail of this kind may go to this recipient now: at most one
+   * a minute, so the service cannot be used to flood a mailbox. Known and
+   * unknown addresses are counted alike.
+   */
+  private async recipientMayReceive(kind: string, recipient: string): Promise<boolean> {
+    if (!this.config.rateLimit) {
+      return true;
+    }
+    return !(await this.outbox.sentRecently(kind, recipient, MAIL_LIMIT_WINDOW_SECONDS));
+  }
+
+  /** Seconds this client address must wait before it may cause another mail of these kinds (0: now). */
+  private async addressWait(ip: string, kinds: string[]): Promise<number> {
+    if (!this.config.rateLimit) {
+      return 0;
+    }
+    return this.outbox.secondsUntilAllowed(ip, kinds, MAIL_LIMIT_WINDOW_SECONDS);
+  }
+}
