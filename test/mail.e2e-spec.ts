@@ -417,6 +417,23 @@ describe('Send limits (e2e)', () => {
       from,
     });
     expectProblem(resend, 429, 'rate_limited');
+    // A registration's own code mail does not use up the address's allowance.
+    const newcomer = newUser();
+    const registerFrom = '198.51.100.20';
+    expect(
+      (
+        await t.http.request('POST', '/api/v1/auth/register', {
+          body: newcomer,
+          from: registerFrom,
+        })
+      ).status,
+    ).toBe(201);
+    const forgot = await t.http.request('POST', '/api/v1/auth/password/forgot', {
+      body: { email: newcomer.email },
+      from: registerFrom,
+    });
+    expect(forgot.status).toBe(202);
+
     const elsewhere = await t.http.request('POST', '/api/v1/auth/password/forgot', {
       body: { email: 'limit.b@example.com' },
       from: '198.51.100.11',

@@ -65,8 +65,8 @@ export class AuthController {
   @ApiOperation({ summary: 'Create an account with email and password' })
   @ApiCreatedResponse({ type: UserResponseDto })
   @ApiProblems([400, 'validation_failed', 'weak_password'], [409, 'email_taken', 'username_taken'])
-  async register(@Body() dto: RegisterDto, @Client() client: ClientInfo): Promise<UserResponseDto> {
-    return toUserResponse(await this.auth.register(dto, client));
+  async register(@Body() dto: RegisterDto): Promise<UserResponseDto> {
+    return toUserResponse(await this.auth.register(dto));
   }
 
   @Public()

@@ -63,9 +63,11 @@ export class AuthService {
   /**
    * Creates the account and queues its verification code in one transaction:
    * the mail exists exactly when the account does, and a slow or failing mail
-   * server never fails (or delays) the registration.
+   * server never fails (or delays) the registration. This mail does not count
+   * toward the per-address mail limit (registration has limits of its own), so
+   * a new user can ask for a new code or a reset link straight away.
    */
-  async register(dto: RegisterDto, client: ClientInfo): Promise<UserEntity> {
+  async register(dto: RegisterDto): Promise<UserEntity> {
     this.passwords.assertStrong(dto.password, dto);
     const passwordHash = await this.passwords.hash(dto.password);
     const user = await this.dataSource.transaction(async (manager) => {
@@ -82,7 +84,6 @@ export class AuthService {
         kind: ACCOUNT_MAIL.verification,
         recipient: dto.email,
         userId: created.id,
-        requesterIp: client.ip,
       });
       return created;
     });
