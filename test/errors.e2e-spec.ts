@@ -286,6 +286,12 @@ describe('Operations (e2e)', () => {
       ['/api/v1/users/me/password', 'put', ['204', '400', '401']],
       ['/api/v1/users/me/secret', 'post', ['200', '403']],
       ['/api/v1/users/me', 'delete', ['204', '401']],
+      ['/api/v1/users/me/activity', 'get', ['200', '401']],
+      ['/api/v1/users', 'get', ['200', '400', '401', '403']],
+      ['/api/v1/users/{id}', 'get', ['200', '401', '403', '404']],
+      ['/api/v1/users/{id}', 'patch', ['200', '400', '401', '403', '404', '409']],
+      ['/api/v1/users/{id}', 'delete', ['204', '401', '403', '404', '409']],
+      ['/api/v1/audit', 'get', ['200', '400', '401', '403']],
       ['/health/live', 'get', ['200']],
       ['/health/ready', 'get', ['200', '503']],
     ];

@@ -44,8 +44,11 @@ export class AccountController {
   @ApiOperation({ summary: 'Replace the secret of a secret-key account; every other session ends' })
   @ApiOkResponse({ type: UserSecretDto })
   @ApiProblems(401, 403)
-  rotateSecret(@CurrentUser() principal: AuthPrincipal): Promise<UserSecretDto> {
-    return this.auth.rotateSecret(principal);
+  rotateSecret(
+    @CurrentUser() principal: AuthPrincipal,
+    @Client() client: ClientInfo,
+  ): Promise<UserSecretDto> {
+    return this.auth.rotateSecret(principal, client);
   }
 
   @Delete()
@@ -53,11 +56,12 @@ export class AccountController {
   @ApiOperation({ summary: 'Delete the account and all its sessions' })
   @ApiBody({ type: DeleteAccountDto, required: false })
   @ApiNoContentResponse()
-  @ApiProblems(400, [401, 'invalid_credentials'])
+  @ApiProblems(400, [401, 'invalid_credentials'], [409, 'last_admin'])
   deleteAccount(
     @CurrentUser() principal: AuthPrincipal,
     @Body() dto: DeleteAccountDto,
+    @Client() client: ClientInfo,
   ): Promise<void> {
-    return this.auth.deleteAccount(principal, dto ?? {});
+    return this.auth.deleteAccount(principal, dto ?? {}, client);
   }
 }

@@ -65,8 +65,8 @@ export class AuthController {
   @ApiOperation({ summary: 'Create an account with email and password' })
   @ApiCreatedResponse({ type: UserResponseDto })
   @ApiProblems([400, 'validation_failed', 'weak_password'], [409, 'email_taken', 'username_taken'])
-  async register(@Body() dto: RegisterDto): Promise<UserResponseDto> {
-    return toUserResponse(await this.auth.register(dto));
+  async register(@Body() dto: RegisterDto, @Client() client: ClientInfo): Promise<UserResponseDto> {
+    return toUserResponse(await this.auth.register(dto, client));
   }
 
   @Public()
@@ -75,8 +75,11 @@ export class AuthController {
   @ApiOperation({ summary: 'Confirm the email address with the mailed 6-digit code' })
   @ApiOkResponse({ type: UserResponseDto })
   @ApiProblems([400, 'validation_failed', 'invalid_code'], [429, 'too_many_attempts'])
-  async verifyEmail(@Body() dto: VerifyEmailDto): Promise<UserResponseDto> {
-    return toUserResponse(await this.verification.verify(dto.email, dto.code));
+  async verifyEmail(
+    @Body() dto: VerifyEmailDto,
+    @Client() client: ClientInfo,
+  ): Promise<UserResponseDto> {
+    return toUserResponse(await this.verification.verify(dto.email, dto.code, client));
   }
 
   @Public()
@@ -138,7 +141,7 @@ export class AuthController {
   @ApiOkResponse({ type: TokenPairDto })
   @ApiProblems(400, [401, 'invalid_credentials'], [403, 'account_disabled', 'email_not_verified'])
   login(@CurrentUser() user: UserEntity, @Client() client: ClientInfo): Promise<TokenPairDto> {
-    return this.auth.startSession(user, client);
+    return this.auth.startSession(user, client, 'password');
   }
 
   @Public()
@@ -170,8 +173,8 @@ export class AuthController {
   @ApiOperation({ summary: 'Rotate a refresh token for a new token pair' })
   @ApiOkResponse({ type: TokenPairDto })
   @ApiProblems(400, [401, 'invalid_refresh_token', 'refresh_token_reused'])
-  refresh(@Body() dto: RefreshDto): Promise<TokenPairDto> {
-    return this.auth.refresh(dto.refreshToken);
+  refresh(@Body() dto: RefreshDto, @Client() client: ClientInfo): Promise<TokenPairDto> {
+    return this.auth.refresh(dto.refreshToken, client);
   }
 
   @Post('logout')
@@ -181,8 +184,8 @@ export class AuthController {
   @ApiOperation({ summary: 'End this session' })
   @ApiNoContentResponse()
   @ApiProblems(401)
-  logout(@CurrentUser() principal: AuthPrincipal): Promise<void> {
-    return this.auth.logout(principal);
+  logout(@CurrentUser() principal: AuthPrincipal, @Client() client: ClientInfo): Promise<void> {
+    return this.auth.logout(principal, client);
   }
 
   @Post('logout-all')
@@ -192,8 +195,8 @@ export class AuthController {
   @ApiOperation({ summary: 'End every session of this user' })
   @ApiNoContentResponse()
   @ApiProblems(401)
-  logoutAll(@CurrentUser() principal: AuthPrincipal): Promise<void> {
-    return this.auth.logoutAll(principal);
+  logoutAll(@CurrentUser() principal: AuthPrincipal, @Client() client: ClientInfo): Promise<void> {
+    return this.auth.logoutAll(principal, client);
   }
 
   @Get('sessions')
@@ -220,8 +223,9 @@ export class AuthController {
       new ParseUUIDPipe({ exceptionFactory: () => fieldProblem('id', 'id must be a UUID') }),
     )
     id: string,
+    @Client() client: ClientInfo,
   ): Promise<void> {
-    return this.auth.revokeSession(principal, id);
+    return this.auth.revokeSession(principal, id, client);
   }
 
   @Public()
@@ -245,6 +249,7 @@ export class AuthController {
     @Body() dto: SecretLoginDto,
     @Client() client: ClientInfo,
   ): Promise<TokenPairDto> {
-    return this.auth.startSession(await this.auth.validateSecret(dto.userSecret), client);
+    const user = await this.auth.validateSecret(dto.userSecret, client);
+    return this.auth.startSession(user, client, 'secret');
   }
 }

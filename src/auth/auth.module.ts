@@ -3,6 +3,7 @@ import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { type AppConfig, appConfig } from '../config/configuration';
+import { AuditModule } from '../audit/audit.module';
 import { MailModule } from '../mail/mail.module';
 import { UsersModule } from '../users/users.module';
 import { AccountMailService } from './account-mail.service';
@@ -13,6 +14,7 @@ import { AccountController } from './account.controller';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
+import { RolesGuard } from './guards/roles.guard';
 import { PasswordsService } from './passwords.service';
 import { RefreshTokenEntity } from './refresh-token.entity';
 import { SessionEntity } from './session.entity';
@@ -25,6 +27,7 @@ import { TokensService } from './tokens.service';
   imports: [
     UsersModule,
     MailModule,
+    AuditModule,
     PassportModule,
     TypeOrmModule.forFeature([SessionEntity, RefreshTokenEntity]),
     JwtModule.registerAsync({
@@ -58,7 +61,8 @@ import { TokensService } from './tokens.service';
     LocalStrategy,
     JwtStrategy,
     JwtAuthGuard,
+    RolesGuard,
   ],
-  exports: [JwtAuthGuard],
+  exports: [JwtAuthGuard, RolesGuard, AuthService, PasswordsService],
 })
 export class AuthModule {}

@@ -1,6 +1,7 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
 import type { AuthPrincipal } from '../common/auth-principal';
 import type { ClientInfo } from '../common/decorators/client-info.decorator';
 import { OAuthException, ProblemException } from '../common/problem';
@@ -26,7 +27,7 @@ const MAX_GRACE_STEPS = 3;
 type RefreshOutcome =
   | { kind: 'rotated'; userId: string; sessionId: string; refreshToken: string }
   | { kind: 'invalid' }
-  | { kind: 'reused' };
+  | { kind: 'reused'; userId: string; sessionId: string };
 
 const invalidCredentials = () =>
   new ProblemException(
@@ -56,6 +57,7 @@ export class AuthService {
     private readonly tokens: TokensService,
     private readonly sessions: SessionsRepository,
     private readonly outbox: OutboxService,
+    private readonly audit: AuditService,
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectAppConfig() private readonly config: AppConfig,
   ) {}
@@ -67,7 +69,7 @@ export class AuthService {
    * toward the per-address mail limit (registration has limits of its own), so
    * a new user can ask for a new code or a reset link straight away.
    */
-  async register(dto: RegisterDto): Promise<UserEntity> {
+  async register(dto: RegisterDto, client: ClientInfo): Promise<UserEntity> {
     this.passwords.assertStrong(dto.password, dto);
     const passwordHash = await this.passwords.hash(dto.password);
     const user = await this.dataSource.transaction(async (manager) => {
@@ -85,6 +87,7 @@ export class AuthService {
         recipient: dto.email,
         userId: created.id,
       });
+      await this.audit.record({ type: 'user.registered', userId: created.id, client }, manager);
       return created;
     });
     this.outbox.deliverSoon();
@@ -96,21 +99,28 @@ export class AuthService {
    * same argon2 work as a wrong password and get the same answer; a hash made
    * with older cost parameters is replaced.
    */
-  async validatePassword(identifier: string, password: string): Promise<UserEntity> {
+  async validatePassword(
+    identifier: string,
+    password: string,
+    client: ClientInfo,
+  ): Promise<UserEntity> {
     const user = await this.users.findForPasswordSignIn(identifier);
     const check = await this.passwords.verify(user?.passwordHash, password);
-    if (!user || !check.valid) {
-      throw invalidCredentials();
-    }
-    if (user.disabled) {
-      throw accountDisabled();
-    }
-    if (this.config.requireVerifiedEmail && !user.emailVerified) {
-      throw new ProblemException(
-        HttpStatus.FORBIDDEN,
-        'email_not_verified',
-        'Confirm your email address first: enter the code we mailed you, or ask for a new one.',
-      );
+    const refusal =
+      !user || !check.valid
+        ? invalidCredentials()
+        : user.disabled
+          ? accountDisabled()
+          : this.config.requireVerifiedEmail && !user.emailVerified
+            ? new ProblemException(
+                HttpStatus.FORBIDDEN,
+                'email_not_verified',
+                'Confirm your email address first: enter the code we mailed you, or ask for a new one.',
+              )
+            : null;
+    if (refusal || !user) {
+      await this.recordFailedSignIn(user?.id ?? null, client, 'password', refusal, identifier);
+      throw refusal ?? invalidCredentials();
     }
     if (check.needsRehash) {
       await this.users.setPasswordHash(user.id, await this.passwords.hash(password));
@@ -119,7 +129,11 @@ export class AuthService {
     return user;
   }
 
-  async startSession(user: UserEntity, client: ClientInfo): Promise<TokenPairDto> {
+  async startSession(
+    user: UserEntity,
+    client: ClientInfo,
+    method: 'password' | 'secret',
+  ): Promise<TokenPairDto> {
     const refreshToken = this.tokens.newRefreshToken();
     const expiresAt = new Date(Date.now() + this.config.refresh.ttl * 1000);
     const session = await this.sessions.create(
@@ -128,6 +142,12 @@ export class AuthService {
       expiresAt,
       this.tokens.hash(refreshToken),
     );
+    await this.audit.record({
+      type: 'login.succeeded',
+      userId: user.id,
+      client,
+      detail: { method, sessionId: session.id },
+    });
     return this.tokenPair(user, session.id, refreshToken);
   }
 
@@ -136,7 +156,7 @@ export class AuthService {
    * window gets the same successor (derived, never stored); later, it revokes
    * the whole session.
    */
-  async refresh(refreshToken: string): Promise<TokenPairDto> {
+  async refresh(refreshToken: string, client: ClientInfo): Promise<TokenPairDto> {
     const outcome = await this.sessions.transaction(async (tx): Promise<RefreshOutcome> => {
       const now = new Date();
       const found = await tx.lockByRefreshTokenHash(this.tokens.hash(refreshToken));
@@ -163,10 +183,17 @@ export class AuthService {
         return rotated(successor);
       }
       await tx.revoke(session.id, session.userId, 'refresh_token_reused');
-      return { kind: 'reused' };
+      return { kind: 'reused', userId: session.userId, sessionId: session.id };
     });
 
     if (outcome.kind === 'reused') {
+      await this.audit.record({
+        type: 'refresh.reused',
+        userId: outcome.userId,
+        client,
+        outcome: 'failure',
+        detail: { sessionId: outcome.sessionId, sessionRevoked: true },
+      });
       throw new ProblemException(
         HttpStatus.UNAUTHORIZED,
         'refresh_token_reused',
@@ -199,9 +226,10 @@ export class AuthService {
       if (grantType === 'password') {
         const username = required('username');
         const password = required('password');
-        pair = await this.startSession(await this.validatePassword(username, password), client);
+        const user = await this.validatePassword(username, password, client);
+        pair = await this.startSession(user, client, 'password');
       } else if (grantType === 'refresh_token') {
-        pair = await this.refresh(required('refresh_token'));
+        pair = await this.refresh(required('refresh_token'), client);
       } else {
         throw new OAuthException(
           'unsupported_grant_type',
@@ -233,23 +261,39 @@ export class AuthService {
     return { id: user.id, username: user.username ?? username, userSecret };
   }
 
-  async validateSecret(userSecret: string): Promise<UserEntity> {
+  async validateSecret(userSecret: string, client: ClientInfo): Promise<UserEntity> {
     const user = await this.users.findBySecretHash(this.tokens.hash(userSecret));
-    if (!user) {
-      throw invalidCredentials();
-    }
-    if (user.disabled) {
-      throw accountDisabled();
+    const refusal = !user ? invalidCredentials() : user.disabled ? accountDisabled() : null;
+    if (refusal || !user) {
+      await this.recordFailedSignIn(user?.id ?? null, client, 'secret', refusal);
+      throw refusal ?? invalidCredentials();
     }
     return user;
   }
 
-  async logout(principal: AuthPrincipal): Promise<void> {
+  async logout(principal: AuthPrincipal, client: ClientInfo): Promise<void> {
     await this.sessions.revoke(principal.sessionId, principal.user.id, 'logout');
+    await this.audit.record({
+      type: 'logout',
+      userId: principal.user.id,
+      client,
+      detail: { sessionId: principal.sessionId },
+    });
   }
 
-  async logoutAll(principal: AuthPrincipal): Promise<void> {
-    await this.sessions.revokeAll(principal.user.id, 'logout_all');
+  async logoutAll(principal: AuthPrincipal, client: ClientInfo): Promise<void> {
+    const sessions = await this.sessions.revokeAll(principal.user.id, 'logout_all');
+    await this.audit.record({
+      type: 'logout',
+      userId: principal.user.id,
+      client,
+      detail: { everywhere: true, sessions },
+    });
+  }
+
+  /** Ends every session of a user, inside `manager`'s transaction when given (administration). */
+  async endAllSessions(userId: string, reason: string, manager?: EntityManager): Promise<number> {
+    return (manager ? this.sessions.within(manager) : this.sessions).revokeAll(userId, reason);
   }
 
   async listSessions(principal: AuthPrincipal): Promise<SessionDto[]> {
@@ -264,10 +308,20 @@ export class AuthService {
     }));
   }
 
-  async revokeSession(principal: AuthPrincipal, sessionId: string): Promise<void> {
+  async revokeSession(
+    principal: AuthPrincipal,
+    sessionId: string,
+    client: ClientInfo,
+  ): Promise<void> {
     if (!(await this.sessions.revoke(sessionId, principal.user.id, 'revoked_by_user'))) {
       throw new ProblemException(HttpStatus.NOT_FOUND, 'not_found', 'You have no such session.');
     }
+    await this.audit.record({
+      type: 'session.revoked',
+      userId: principal.user.id,
+      client,
+      detail: { sessionId },
+    });
   }
 
   /** Changes the password, ends every other session of the user and mails a notice, all at once. */
@@ -299,12 +353,16 @@ export class AuthService {
           payload: { ...noticeContext(client) },
         });
       }
+      await this.audit.record({ type: 'password.changed', userId: user.id, client }, manager);
     });
     this.outbox.deliverSoon();
   }
 
   /** A new secret for a secret-key account; the old one stops working, other sessions end. */
-  async rotateSecret(principal: AuthPrincipal): Promise<{ userSecret: string }> {
+  async rotateSecret(
+    principal: AuthPrincipal,
+    client: ClientInfo,
+  ): Promise<{ userSecret: string }> {
     const user = await this.users.findByIdWithPasswordHash(principal.user.id);
     if (!user || user.passwordHash) {
       throw new ProblemException(
@@ -316,11 +374,21 @@ export class AuthService {
     const userSecret = this.tokens.newRefreshToken();
     await this.users.setSecretHash(user.id, this.tokens.hash(userSecret));
     await this.sessions.revokeAll(user.id, 'secret_rotated', principal.sessionId);
+    await this.audit.record({
+      type: 'user.updated',
+      userId: user.id,
+      client,
+      detail: { fields: ['userSecret'] },
+    });
     return { userSecret };
   }
 
   /** Deletes the account (sessions and tokens go with it); password accounts confirm with the password. */
-  async deleteAccount(principal: AuthPrincipal, dto: DeleteAccountDto): Promise<void> {
+  async deleteAccount(
+    principal: AuthPrincipal,
+    dto: DeleteAccountDto,
+    client: ClientInfo,
+  ): Promise<void> {
     const user = await this.users.findByIdWithPasswordHash(principal.user.id);
     if (!user) {
       throw invalidCredentials();
@@ -333,7 +401,30 @@ export class AuthService {
         throw invalidCredentials();
       }
     }
-    await this.users.delete(user.id);
+    await this.dataSource.transaction(async (manager) => {
+      await this.users.deleteUser(user.id, manager);
+      await this.audit.record({ type: 'user.deleted', userId: user.id, client }, manager);
+    });
+  }
+
+  private recordFailedSignIn(
+    userId: string | null,
+    client: ClientInfo,
+    method: 'password' | 'secret',
+    refusal: ProblemException | null,
+    identifier?: string,
+  ): Promise<void> {
+    return this.audit.record({
+      type: 'login.failed',
+      userId,
+      client,
+      outcome: 'failure',
+      detail: {
+        method,
+        reason: refusal?.code ?? 'invalid_credentials',
+        ...(identifier ? { identifier: identifier.slice(0, 254) } : {}),
+      },
+    });
   }
 
   private async passwordAccount(principal: AuthPrincipal): Promise<UserEntity> {

@@ -2,6 +2,7 @@ import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { ClientInfo } from '../common/decorators/client-info.decorator';
+import { AuditService } from '../audit/audit.service';
 import { ProblemException } from '../common/problem';
 import { OutboxService } from '../mail/outbox.service';
 import { UserEntity } from '../users/user.entity';
@@ -31,6 +32,7 @@ export class EmailVerificationService {
     private readonly accountTokens: AccountTokensRepository,
     private readonly tokens: TokensService,
     private readonly outbox: OutboxService,
+    private readonly audit: AuditService,
   ) {}
 
   /**
@@ -38,7 +40,7 @@ export class EmailVerificationService {
    * code succeed once. Wrong, expired, spent, superseded and unknown-address
    * codes get one answer; the fifth wrong code voids it (429).
    */
-  async verify(email: string, code: string): Promise<UserEntity> {
+  async verify(email: string, code: string, client: ClientInfo): Promise<UserEntity> {
     const outcome = await this.dataSource.transaction(async (manager): Promise<Outcome> => {
       const user = await this.users.findByEmail(email, manager);
       const pending = user && (await this.accountTokens.lockVerification(user.id, manager));
@@ -56,6 +58,7 @@ export class EmailVerificationService {
       }
       await this.accountTokens.deleteVerification(user.id, manager);
       await this.users.markEmailVerified(user.id, manager);
+      await this.audit.record({ type: 'email.verified', userId: user.id, client }, manager);
       return { kind: 'verified', userId: user.id };
     });
     if (outcome.kind === 'void') {

@@ -2,6 +2,7 @@ import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { ClientInfo } from '../common/decorators/client-info.decorator';
+import { AuditService } from '../audit/audit.service';
 import { ProblemException } from '../common/problem';
 import { OutboxService } from '../mail/outbox.service';
 import { UsersService } from '../users/users.service';
@@ -29,6 +30,7 @@ export class PasswordResetService {
     private readonly tokens: TokensService,
     private readonly sessions: SessionsRepository,
     private readonly outbox: OutboxService,
+    private readonly audit: AuditService,
   ) {}
 
   /**
@@ -68,6 +70,7 @@ export class PasswordResetService {
       await this.users.setPasswordHash(user.id, passwordHash, manager);
       await this.users.markEmailVerified(user.id, manager);
       await this.sessions.within(manager).revokeAll(user.id, 'password_reset');
+      await this.audit.record({ type: 'password.reset', userId: user.id, client }, manager);
       await this.outbox.add(manager, {
         kind: ACCOUNT_MAIL.passwordWasReset,
         recipient: user.email as string,

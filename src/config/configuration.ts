@@ -37,6 +37,8 @@ export interface AppConfig {
   requireVerifiedEmail: boolean;
   /** false only with RATE_LIMIT=off (benchmarks and tests of other things). */
   rateLimit: boolean;
+  /** ADMIN_EMAIL and ADMIN_PASSWORD: this administrator exists after start. */
+  admin: { email: string; password: string } | null;
 }
 
 type Env = Record<string, string | undefined>;
@@ -185,7 +187,27 @@ export function loadConfig(env: Env): AppConfig {
     passwordResetTtl: int(env, 'PASSWORD_RESET_TTL', 1800, 1, 86400),
     requireVerifiedEmail: bool(env, 'REQUIRE_VERIFIED_EMAIL', false),
     rateLimit: oneOf(env, 'RATE_LIMIT', 'on', ['on', 'off']) === 'on',
+    admin: bootstrapAdmin(env),
   };
+}
+
+function bootstrapAdmin(env: Env): AppConfig['admin'] {
+  const email = present(env, 'ADMIN_EMAIL')?.toLowerCase();
+  const password = env.ADMIN_PASSWORD;
+  if (email === undefined && !password) {
+    return null;
+  }
+  if (email === undefined || !password) {
+    throw new ConfigError('ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
+  }
+  if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 254) {
+    throw new ConfigError(`ADMIN_EMAIL must be an email address (got "${email}")`);
+  }
+  const length = [...password.normalize('NFKC')].length;
+  if (length < 8 || length > 128) {
+    throw new ConfigError('ADMIN_PASSWORD must be 8 to 128 characters long');
+  }
+  return { email, password };
 }
 
 /** Read at module initialisation (not at import), so each app instance reads the environment it starts with. */

@@ -1,10 +1,13 @@
 import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { createPgConfig } from '@electric-sql/pglite/node-postgres';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { InitialSchema1730000000000 } from '../../migrations/1730000000000-InitialSchema';
 import { MailAndAccountTokens1730000100000 } from '../../migrations/1730000100000-MailAndAccountTokens';
+import { AdminAndAudit1730000200000 } from '../../migrations/1730000200000-AdminAndAudit';
+import { AuditEventEntity } from '../audit/audit-event.entity';
 import { EmailVerificationEntity, PasswordResetEntity } from '../auth/account-token.entities';
 import { RefreshTokenEntity } from '../auth/refresh-token.entity';
 import { SessionEntity } from '../auth/session.entity';
@@ -19,13 +22,18 @@ export const ENTITIES = [
   EmailVerificationEntity,
   PasswordResetEntity,
   OutboxMailEntity,
+  AuditEventEntity,
 ];
-export const MIGRATIONS = [InitialSchema1730000000000, MailAndAccountTokens1730000100000];
+export const MIGRATIONS = [
+  InitialSchema1730000000000,
+  MailAndAccountTokens1730000100000,
+  AdminAndAudit1730000200000,
+];
 
 export type DatabaseSettings = Pick<AppConfig, 'databaseUrl' | 'dataDir' | 'databasePoolSize'>;
 
 /** The embedded stores opened for each options object, closed when its DataSource is destroyed. */
-const embeddedStores = new WeakMap<object, PGlite>();
+const embeddedStores = new WeakMap<object, { pglite: PGlite; release: () => void }>();
 
 /**
  * One set of TypeORM options for both stores: a PostgreSQL server when
@@ -59,19 +67,57 @@ export function buildDataSourceOptions(settings: DatabaseSettings): DataSourceOp
   }
   const directory = join(settings.dataDir, 'pgdata');
   mkdirSync(directory, { recursive: true });
-  const pglite = new PGlite(directory);
+  const release = lockDirectory(directory);
+  const pglite = new PGlite(directory, { extensions: { pg_trgm } });
   const options: DataSourceOptions = {
     ...common,
     // PGlite is a single session: a pool of one, never closed for idleness.
     extra: { ...createPgConfig(pglite), max: 1, idleTimeoutMillis: 0 },
   };
-  embeddedStores.set(options, pglite);
+  embeddedStores.set(options, { pglite, release });
   return options;
+}
+
+/**
+ * PGlite is one process's database: a second process opening the same
+ * directory (a second `npm start`, the CLI while the service runs) would
+ * corrupt it. A lock file holding the owner's pid keeps them apart; one left
+ * by a process that is gone is taken over.
+ */
+function lockDirectory(directory: string): () => void {
+  const lockFile = `${directory}.lock`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
+      return () => rmSync(lockFile, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw error;
+      }
+      const owner = Number(readFileSync(lockFile, 'utf8'));
+      if (owner && owner !== process.pid && isAlive(owner)) {
+        throw new Error(
+          `the embedded database in ${directory} is in use by process ${owner}; stop it first, or use another DATA_DIR`,
+        );
+      }
+      rmSync(lockFile, { force: true });
+    }
+  }
+  throw new Error(`cannot lock the embedded database in ${directory}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** A DataSource that also closes its embedded store when destroyed (else Jest and restarts hang). */
 export class AppDataSource extends DataSource {
-  private readonly embedded?: PGlite;
+  private readonly embedded?: { pglite: PGlite; release: () => void };
 
   constructor(options: DataSourceOptions) {
     super(options);
@@ -84,8 +130,9 @@ export class AppDataSource extends DataSource {
         await super.destroy();
       }
     } finally {
-      if (this.embedded && !this.embedded.closed) {
-        await this.embedded.close();
+      if (this.embedded && !this.embedded.pglite.closed) {
+        await this.embedded.pglite.close();
+        this.embedded.release();
       }
     }
   }

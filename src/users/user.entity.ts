@@ -15,6 +15,10 @@ export type Role = 'user' | 'admin';
 // Unique on lower(username): an expression index, so written in the migration, not derived.
 @Index('users_username_key', { synchronize: false })
 @Index('users_secret_hash_key', ['secretHash'], { unique: true })
+// Trigram (GIN) indexes for the admin search, written in the migration.
+@Index('users_email_trgm_idx', { synchronize: false })
+@Index('users_username_trgm_idx', { synchronize: false })
+@Index('users_created_at_idx', ['createdAt', 'id'])
 @Check('users_email_lower_case', '"email" = lower("email")')
 @Check('users_has_credential', '"password_hash" IS NOT NULL OR "secret_hash" IS NOT NULL')
 export class UserEntity {

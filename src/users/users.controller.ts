@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Patch } from '@nestjs/common';
 import { ApiBearerAuth, ApiOAuth2, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiProblems } from '../common/decorators/api-problems.decorator';
+import { Client, type ClientInfo } from '../common/decorators/client-info.decorator';
 import { CurrentUser } from '../common/decorators/current-user.decorator';
 import type { AuthPrincipal } from '../common/auth-principal';
 import { UpdateProfileDto } from './dto/update-profile.dto';
@@ -30,7 +31,8 @@ export class UsersController {
   async update(
     @CurrentUser() principal: AuthPrincipal,
     @Body() changes: UpdateProfileDto,
+    @Client() client: ClientInfo,
   ): Promise<UserResponseDto> {
-    return toUserResponse(await this.users.updateProfile(principal.user.id, changes));
+    return toUserResponse(await this.users.updateProfile(principal.user.id, changes, client));
   }
 }

@@ -1,12 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
-import { UserEntity } from './user.entity';
+import { Role, UserEntity } from './user.entity';
 
 export type NewUser = Pick<UserEntity, 'email' | 'username' | 'fullName'> & {
   passwordHash?: string | null;
   secretHash?: string | null;
+  roles?: Role[];
+  emailVerified?: boolean;
 };
+
+export type AdminChanges = Partial<Pick<UserEntity, 'roles' | 'disabled'>>;
+
+/** A search term as a LIKE pattern matching it anywhere, its wildcards escaped. */
+function containsPattern(term: string): string {
+  return `%${term.replace(/[\\%_]/g, '\\$&')}%`;
+}
 
 export type ProfileChanges = Partial<Pick<UserEntity, 'username' | 'fullName' | 'imageUrl'>>;
 
@@ -70,8 +79,49 @@ export class UsersRepository {
     await this.users.update({ id }, { secretHash });
   }
 
-  async delete(id: string): Promise<boolean> {
-    const result = await this.users.delete({ id });
+  /**
+   * A page of users in a stable order (oldest first), optionally those whose
+   * email or username contains `q` regardless of case: the trigram indexes
+   * serve these ILIKE '%q%' matches.
+   */
+  async search(
+    q: string | undefined,
+    page: number,
+    size: number,
+  ): Promise<{ items: UserEntity[]; total: number }> {
+    const query = this.users.createQueryBuilder('u');
+    if (q) {
+      query.where('(u.email ILIKE :pattern OR lower(u.username) LIKE lower(:pattern))', {
+        pattern: containsPattern(q),
+      });
+    }
+    const [items, total] = await query
+      .orderBy('u.created_at', 'ASC')
+      .addOrderBy('u.id', 'ASC')
+      .skip((page - 1) * size)
+      .take(size)
+      .getManyAndCount();
+    return { items, total };
+  }
+
+  /**
+   * Locks the rows of every active (not disabled) administrator until the
+   * transaction ends and returns their ids: changes that could remove the
+   * last one queue here, so two admins demoting each other cannot both win.
+   */
+  async lockActiveAdmins(manager: EntityManager): Promise<string[]> {
+    const rows = await manager.query<Array<{ id: string }>>(
+      `SELECT id FROM users WHERE 'admin' = ANY(roles) AND NOT disabled ORDER BY id FOR UPDATE`,
+    );
+    return rows.map((row) => row.id);
+  }
+
+  async setAdminFields(id: string, changes: AdminChanges, manager: EntityManager): Promise<void> {
+    await manager.getRepository(UserEntity).update({ id }, changes);
+  }
+
+  async delete(id: string, manager?: EntityManager): Promise<boolean> {
+    const result = await this.repository(manager).delete({ id });
     return (result.affected ?? 0) > 0;
   }
 

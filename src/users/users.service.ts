@@ -3,13 +3,33 @@ import { EntityManager } from 'typeorm';
 import { violatedUniqueConstraint } from '../database/errors';
 import { ProblemException } from '../common/problem';
 import { UserEntity } from './user.entity';
-import { NewUser, ProfileChanges, UsersRepository } from './users.repository';
+import { AdminChanges, NewUser, ProfileChanges, UsersRepository } from './users.repository';
+import { AuditService } from '../audit/audit.service';
+import type { ClientInfo } from '../common/decorators/client-info.decorator';
+import type { Page } from '../common/dto/pagination.dto';
 
 /** Unique indexes of the users table and the conflict each one means to a client. */
 const CONFLICTS: Record<string, [code: string, detail: string]> = {
   users_email_key: ['email_taken', 'An account with this email already exists.'],
   users_username_key: ['username_taken', 'This username is taken.'],
 };
+
+const notFound = () => new ProblemException(HttpStatus.NOT_FOUND, 'not_found', 'No such user.');
+
+/** Refuses a change after which no active (enabled) administrator would remain. */
+function assertAdminRemains(
+  user: UserEntity,
+  activeAdmins: string[],
+  staysActiveAdmin: boolean,
+): void {
+  if (activeAdmins.includes(user.id) && !staysActiveAdmin && activeAdmins.length <= 1) {
+    throw new ProblemException(
+      HttpStatus.CONFLICT,
+      'last_admin',
+      'This is the last active administrator: make another one first.',
+    );
+  }
+}
 
 /**
  * The people: creating, finding and editing users. The database's unique
@@ -18,7 +38,10 @@ const CONFLICTS: Record<string, [code: string, detail: string]> = {
  */
 @Injectable()
 export class UsersService {
-  constructor(private readonly users: UsersRepository) {}
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly audit: AuditService,
+  ) {}
 
   /** Creates a user, inside `manager`'s transaction when given. */
   async create(user: NewUser, manager?: EntityManager): Promise<UserEntity> {
@@ -41,19 +64,72 @@ export class UsersService {
     return this.users.markEmailVerified(id, manager);
   }
 
-  async updateProfile(id: string, changes: ProfileChanges): Promise<UserEntity> {
+  async updateProfile(
+    id: string,
+    changes: ProfileChanges,
+    client: ClientInfo,
+  ): Promise<UserEntity> {
     const defined = Object.fromEntries(
       Object.entries(changes).filter(([, value]) => value !== undefined),
     ) as ProfileChanges;
+    let user: UserEntity | null;
     try {
-      const user = await this.users.update(id, defined);
-      if (!user) {
-        throw new ProblemException(HttpStatus.NOT_FOUND, 'not_found', 'No such user.');
-      }
-      return user;
+      user = await this.users.update(id, defined);
     } catch (error) {
       throw this.conflictOr(error);
     }
+    if (!user) {
+      throw notFound();
+    }
+    if (Object.keys(defined).length > 0) {
+      await this.audit.record({
+        type: 'user.updated',
+        userId: id,
+        client,
+        detail: { fields: Object.keys(defined) },
+      });
+    }
+    return user;
+  }
+
+  /** A page of users, optionally those whose email or username contains `q` (any case). */
+  async search(q: string | undefined, page: number, size: number): Promise<Page<UserEntity>> {
+    const { items, total } = await this.users.search(q, page, size);
+    return { items, page, size, total };
+  }
+
+  /**
+   * Sets roles or the disabled flag inside the caller's transaction, refusing
+   * (409 `last_admin`) a change that would leave no active administrator.
+   * Returns the user as it was before.
+   */
+  async changeAdminFields(
+    id: string,
+    changes: AdminChanges,
+    manager: EntityManager,
+  ): Promise<UserEntity> {
+    const activeAdmins = await this.users.lockActiveAdmins(manager);
+    const user = await this.users.findById(id, manager);
+    if (!user) {
+      throw notFound();
+    }
+    const roles = changes.roles ?? user.roles;
+    const disabled = changes.disabled ?? user.disabled;
+    assertAdminRemains(user, activeAdmins, roles.includes('admin') && !disabled);
+    await this.users.setAdminFields(id, { roles, disabled }, manager);
+    return user;
+  }
+
+  /** Deletes a user inside the caller's transaction; never the last active administrator (409). */
+  async deleteUser(id: string, manager: EntityManager): Promise<UserEntity> {
+    const activeAdmins = await this.users.lockActiveAdmins(manager);
+    const user = await this.users.findById(id, manager);
+    if (!user) {
+      throw notFound();
+    }
+    assertAdminRemains(user, activeAdmins, false);
+    await this.users.delete(id, manager);
+    return user;
   }
 
   /**
@@ -80,10 +156,6 @@ export class UsersService {
 
   setSecretHash(id: string, secretHash: string): Promise<void> {
     return this.users.setSecretHash(id, secretHash);
-  }
-
-  delete(id: string): Promise<boolean> {
-    return this.users.delete(id);
   }
 
   private conflictOr(error: unknown): unknown {

@@ -67,6 +67,11 @@ const KNOWN = Object.keys(process.env);
  * Boots the real AppModule, as main.ts does, on the given store with the given
  * environment: configuration is read when the module initialises, so each app
  * gets its own.
+ *
+ * Passport keeps its strategies in one registry per process, by name, so the
+ * app started last authenticates for every app in the process: keep one app at
+ * a time (or apps on one database), and start a second only in its own
+ * describe block, which runs after the previous block's app has closed.
  */
 export async function startApp(store: TestStore, env: Env = {}): Promise<TestApp> {
   for (const name of Object.keys(process.env)) {
