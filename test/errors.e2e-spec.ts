@@ -309,5 +309,20 @@ describe('Operations (e2e)', () => {
       expect.arrayContaining(['application/x-www-form-urlencoded', 'application/json']),
     );
     expect(doc.components.schemas.UserResponseDto.properties).not.toHaveProperty('passwordHash');
+    // Each declared error shows an example of its own status and code.
+    const example = (path: string, method: string, status: string) =>
+      doc.paths[path][method].responses[status].content['application/problem+json'].example;
+    expect(example('/api/v1/users/me', 'get', '401')).toMatchObject({
+      status: 401,
+      code: 'unauthorized',
+    });
+    expect(example('/api/v1/auth/register', 'post', '409')).toMatchObject({
+      status: 409,
+      code: 'email_taken',
+    });
+    expect(example('/api/v1/audit', 'get', '403')).toMatchObject({
+      status: 403,
+      code: 'forbidden',
+    });
   });
 });

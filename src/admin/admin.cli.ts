@@ -40,7 +40,11 @@ export async function runCli(argv: string[], io: CliOutput): Promise<number> {
   }
   try {
     loadConfig(process.env);
-    const app = await NestFactory.createApplicationContext(AppModule, { logger: ['error'] });
+    // Errors are reported below as one line; Nest's own handler would print a stack.
+    const app = await NestFactory.createApplicationContext(AppModule, {
+      logger: false,
+      abortOnError: false,
+    });
     try {
       const admin = app.get(AdminService);
       const user =

@@ -1,5 +1,6 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
 import { ApiForbiddenResponse } from '@nestjs/swagger';
+import { problemContent } from '../../common/decorators/api-problems.decorator';
 import type { Role } from '../../users/user.entity';
 
 export const ROLES_KEY = 'roles';
@@ -10,8 +11,6 @@ export const Roles = (...roles: Role[]): MethodDecorator & ClassDecorator =>
     SetMetadata(ROLES_KEY, roles),
     ApiForbiddenResponse({
       description: `Forbidden: code \`forbidden\` (needs role ${roles.join(' or ')})`,
-      content: {
-        'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemDto' } },
-      },
+      content: { 'application/problem+json': problemContent(403, 'forbidden') },
     }),
   );

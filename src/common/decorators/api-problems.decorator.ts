@@ -1,6 +1,14 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiResponse } from '@nestjs/swagger';
-import { DEFAULT_CODES, titleFor } from '../problem';
+import { DEFAULT_CODES, problemDocument, titleFor } from '../problem';
+
+/** The problem schema with an example of this status and code (not the schema's generic one). */
+export function problemContent(status: number, code: string) {
+  return {
+    schema: { $ref: '#/components/schemas/ProblemDto' },
+    example: problemDocument(status, code, `A sentence saying what went wrong (${code}).`),
+  };
+}
 
 /**
  * Declares a route's error responses in the OpenAPI document, each an
@@ -17,9 +25,7 @@ export function ApiProblems(
       return ApiResponse({
         status,
         description: `${titleFor(status)}: code ${listed.map((c) => `\`${c}\``).join(', ')}`,
-        content: {
-          'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemDto' } },
-        },
+        content: { 'application/problem+json': problemContent(status, listed[0]) },
       });
     }),
   );
