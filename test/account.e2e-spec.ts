@@ -1,5 +1,11 @@
 import { Client } from 'pg';
-import { expectProblem, newUser, signedInUser } from './support/factories';
+import {
+  expectProblem,
+  expectSessionEnded,
+  expectSignInRefused,
+  newUser,
+  signedInUser,
+} from './support/factories';
 import { createStore, startApp, TestApp, useTestApp } from './support/test-app';
 
 describe('Profile and account (e2e)', () => {
@@ -81,16 +87,8 @@ describe('Profile and account (e2e)', () => {
       });
       expect(reply.status).toBe(204);
       expect((await t.http.get('/api/v1/users/me', user.accessToken)).status).toBe(200);
-      expectProblem(await t.http.get('/api/v1/users/me', other.body.accessToken), 401);
-      expectProblem(
-        await t.http.post('/api/v1/auth/refresh', { refreshToken: other.body.refreshToken }),
-        401,
-      );
-      expectProblem(
-        await t.http.post('/api/v1/auth/login', { email: user.email, password: user.password }),
-        401,
-        'invalid_credentials',
-      );
+      await expectSessionEnded(t.http, other.body);
+      await expectSignInRefused(t.http, user, 401, 'invalid_credentials');
       const login = await t.http.post('/api/v1/auth/login', {
         email: user.email,
         password: newPassword,

@@ -1,7 +1,15 @@
 import { DataSource } from 'typeorm';
 import { runCli } from '../src/admin/admin.cli';
 import { AdminService } from '../src/admin/admin.service';
-import { expectProblem, newUser, PASSWORD, signedInUser, SignedIn } from './support/factories';
+import {
+  expectProblem,
+  expectSessionEnded,
+  expectSignInRefused,
+  newUser,
+  PASSWORD,
+  SignedIn,
+  signedInUser,
+} from './support/factories';
 import { createStore, startApp, TestApp, TestStore, useTestApp } from './support/test-app';
 
 const ADMIN = { email: 'root.admin@example.com', password: 'granite orchard whistle 81' };
@@ -172,16 +180,8 @@ describe('Administration (e2e)', () => {
       });
       expect(reply.status).toBe(200);
       expect(reply.body.disabled).toBe(true);
-      expectProblem(await t.http.get('/api/v1/users/me', user.accessToken), 401);
-      expectProblem(
-        await t.http.post('/api/v1/auth/refresh', { refreshToken: user.refreshToken }),
-        401,
-      );
-      expectProblem(
-        await t.http.post('/api/v1/auth/login', { email: user.email, password: user.password }),
-        403,
-        'account_disabled',
-      );
+      await expectSessionEnded(t.http, user);
+      await expectSignInRefused(t.http, user, 403, 'account_disabled');
 
       const enabled = await t.http.request('PATCH', `/api/v1/users/${user.user.id}`, {
         token: admin.accessToken,

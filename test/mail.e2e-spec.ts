@@ -1,6 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { expectProblem, newUser, PASSWORD, signedInUser } from './support/factories';
+import {
+  expectProblem,
+  expectSessionEnded,
+  expectSignInRefused,
+  newUser,
+  PASSWORD,
+  signedInUser,
+} from './support/factories';
 import { codeIn, resetLinkIn, SmtpSink, useSmtpSink } from './support/smtp-sink';
 import { createStore, startApp, TestApp, useTestApp } from './support/test-app';
 
@@ -191,16 +198,8 @@ describe('Password reset and notices (e2e)', () => {
     const reply = await t.http.post('/api/v1/auth/password/reset', { token, newPassword });
     expect(reply.status).toBe(204);
     expect(reply.text).toBe('');
-    expectProblem(await t.http.get('/api/v1/users/me', user.accessToken), 401);
-    expectProblem(
-      await t.http.post('/api/v1/auth/refresh', { refreshToken: user.refreshToken }),
-      401,
-    );
-    expectProblem(
-      await t.http.post('/api/v1/auth/login', { email: user.email, password: user.password }),
-      401,
-      'invalid_credentials',
-    );
+    await expectSessionEnded(t.http, user);
+    await expectSignInRefused(t.http, user, 401, 'invalid_credentials');
     const login = await t.http.post('/api/v1/auth/login', {
       email: user.email,
       password: newPassword,

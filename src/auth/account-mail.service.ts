@@ -1,6 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import type { ClientInfo } from '../common/decorators/client-info.decorator';
 import { type AppConfig, InjectAppConfig } from '../config/configuration';
 import { MailComposers } from '../mail/mail-composers';
@@ -143,7 +143,7 @@ export class AccountMailService implements OnModuleInit {
   /** The account a mail is for, still at that address. */
   private async recipientAccount(
     mail: OutboxMailEntity,
-    manager?: Parameters<UsersService['findById']>[1],
+    manager?: EntityManager,
   ): Promise<UserEntity | null> {
     const user = mail.userId
       ? await this.users.findById(mail.userId, manager)

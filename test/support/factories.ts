@@ -69,3 +69,32 @@ export function expectProblem(
     }),
   );
 }
+
+/** Both tokens of a session are refused: the session has ended. */
+export async function expectSessionEnded(
+  http: Http,
+  session: { accessToken: string; refreshToken: string },
+): Promise<void> {
+  expectProblem(await http.get('/api/v1/users/me', session.accessToken), 401);
+  expectProblem(
+    await http.post('/api/v1/auth/refresh', { refreshToken: session.refreshToken }),
+    401,
+  );
+}
+
+/** Password sign-in with these credentials is refused with this status and code. */
+export async function expectSignInRefused(
+  http: Http,
+  credentials: { email: string; password: string },
+  status: number,
+  code: string,
+): Promise<void> {
+  expectProblem(
+    await http.post('/api/v1/auth/login', {
+      email: credentials.email,
+      password: credentials.password,
+    }),
+    status,
+    code,
+  );
+}
