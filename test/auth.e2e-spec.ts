@@ -173,6 +173,7 @@ describe('Registration and sign-in (e2e)', () => {
         password: 'not the password',
       });
       expectProblem(wrong, 401, 'invalid_credentials');
+      expect(wrong.headers['www-authenticate']).toBe('Bearer realm="auth-service"');
       expect(unknown.status).toBe(wrong.status);
       expect(unknown.body).toEqual(wrong.body);
     });

@@ -94,6 +94,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     for (const [name, value] of Object.entries(headers)) {
       void reply.header(name, value);
     }
+    // Every 401 names its scheme (RFC 9110 §15.5.2, RFC 6750): bearer tokens.
+    if (document.status === 401 && !reply.hasHeader('WWW-Authenticate')) {
+      void reply.header('WWW-Authenticate', 'Bearer realm="auth-service"');
+    }
     void reply.status(document.status).type('application/problem+json').send(document);
   }
 
