@@ -1,4 +1,5 @@
 import { LogLevel as NestLogLevel } from '@nestjs/common';
+import helmet from '@fastify/helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -22,19 +23,88 @@ export function nestLogLevels(level: LogLevel): NestLogLevel[] {
   return NEST_LEVELS[level];
 }
 
-/** Fastify as the service runs it: the contract's body limit, prototype-poisoning refused. */
-export function createFastifyAdapter(config: Pick<AppConfig, 'bodyLimitBytes'>): FastifyAdapter {
+/**
+ * Fastify as the service runs it: the contract's body limit, prototype
+ * poisoning refused, and X-Forwarded-For believed only with TRUST_PROXY.
+ */
+export function createFastifyAdapter(
+  config: Pick<AppConfig, 'bodyLimitBytes' | 'trustProxy'>,
+): FastifyAdapter {
   return new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    trustProxy: false,
+    trustProxy: config.trustProxy,
     return503OnClosing: true,
   });
 }
 
-/** Everything around the module tree: route prefix, OpenAPI and Swagger UI, shutdown hooks. */
-export function configureApp(app: NestFastifyApplication): void {
+/**
+ * The Content-Security-Policy of every response: only the service's own
+ * scripts, styles and images (Swagger UI included: its scripts and styles are
+ * files, and its icons are data: images), never framed.
+ */
+export const CONTENT_SECURITY_POLICY = {
+  defaultSrc: ["'self'"],
+  baseUri: ["'self'"],
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'"],
+  imgSrc: ["'self'", 'data:'],
+  fontSrc: ["'self'"],
+  connectSrc: ["'self'"],
+  objectSrc: ["'none'"],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+};
+
+const toHeader = (directives: Record<string, string[]>) =>
+  Object.entries(directives)
+    .map(
+      ([name, values]) =>
+        `${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} ${values.join(' ')}`,
+    )
+    .join('; ');
+
+const SWAGGER_UI_POLICY = toHeader({
+  ...CONTENT_SECURITY_POLICY,
+  styleSrc: ["'self'", "'unsafe-inline'"],
+});
+
+/**
+ * Everything around the module tree: security headers, CORS, route prefix,
+ * OpenAPI and Swagger UI, shutdown hooks.
+ */
+export async function configureApp(
+  app: NestFastifyApplication,
+  config: Pick<AppConfig, 'corsOrigins'>,
+): Promise<void> {
+  await app.register(helmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY },
+    referrerPolicy: { policy: 'no-referrer' },
+    // Swagger UI's "Try it out" and the OAuth2 flow stay same-origin; nothing here is embedded cross-origin.
+    crossOriginEmbedderPolicy: false,
+  });
+  // Nest's Swagger UI page has an inline <style> block and style attributes:
+  // its pages alone may use inline styles (never inline scripts).
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onSend', (request, reply, payload, done) => {
+      if (request.url === '/docs' || request.url.startsWith('/docs/')) {
+        void reply.header('Content-Security-Policy', SWAGGER_UI_POLICY);
+      }
+      done(null, payload);
+    });
+  if (config.corsOrigins.length > 0) {
+    const allowed = new Set(config.corsOrigins);
+    // Exact matches only: no patterns, and the "null" origin (sandboxed pages, files) never.
+    app.enableCors({
+      origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin)),
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['Authorization', 'Content-Type'],
+      maxAge: 600,
+    });
+  }
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health/live', 'health/ready'] });
   app.enableShutdownHooks();
 
@@ -65,6 +135,6 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     createFastifyAdapter(config),
     { logger: nestLogLevels(config.logLevel), abortOnError: false },
   );
-  configureApp(app);
+  await configureApp(app, config);
   return app;
 }

@@ -37,6 +37,25 @@ describe(loadConfig.name, () => {
     expect(sut).toThrow(message);
   });
 
+  it('should read CORS_ORIGINS as exact origins and TRUST_PROXY as a switch', () => {
+    const sut = loadConfig({
+      JWT_SECRET: secret,
+      CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
+      TRUST_PROXY: 'on',
+    });
+    expect(sut.corsOrigins).toEqual(['https://app.example.com', 'http://localhost:5173']);
+    expect(sut.trustProxy).toBe(true);
+    expect(loadConfig({ JWT_SECRET: secret })).toMatchObject({
+      corsOrigins: [],
+      trustProxy: false,
+    });
+    for (const bad of ['*', 'null', 'app.example.com', 'https://app.example.com/path']) {
+      expect(() => loadConfig({ JWT_SECRET: secret, CORS_ORIGINS: bad })).toThrow(
+        /CORS_ORIGINS must list origins/,
+      );
+    }
+  });
+
   it('should require JWT_SECRET in production', () => {
     expect(() =>
       loadConfig({ NODE_ENV: 'production', DATA_DIR: dataDir(), MAIL_URL: 'smtp://mail:25' }),

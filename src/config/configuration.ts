@@ -39,6 +39,10 @@ export interface AppConfig {
   rateLimit: boolean;
   /** ADMIN_EMAIL and ADMIN_PASSWORD: this administrator exists after start. */
   admin: { email: string; password: string } | null;
+  /** Origins (scheme://host[:port]) allowed to call the API from a browser; exact matches. */
+  corsOrigins: string[];
+  /** When on, the client address comes from X-Forwarded-For (behind a proxy you run). */
+  trustProxy: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -188,7 +192,31 @@ export function loadConfig(env: Env): AppConfig {
     requireVerifiedEmail: bool(env, 'REQUIRE_VERIFIED_EMAIL', false),
     rateLimit: oneOf(env, 'RATE_LIMIT', 'on', ['on', 'off']) === 'on',
     admin: bootstrapAdmin(env),
+    corsOrigins: corsOrigins(env),
+    trustProxy: bool(env, 'TRUST_PROXY', false),
   };
+}
+
+function corsOrigins(env: Env): string[] {
+  const raw = present(env, 'CORS_ORIGINS');
+  if (raw === undefined) {
+    return [];
+  }
+  return raw.split(',').map((entry) => {
+    const origin = entry.trim();
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
+      throw new ConfigError(
+        `CORS_ORIGINS must list origins such as https://app.example.com, comma-separated (got "${origin}")`,
+      );
+    }
+    return origin;
+  });
 }
 
 function bootstrapAdmin(env: Env): AppConfig['admin'] {

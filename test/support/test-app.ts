@@ -88,7 +88,7 @@ export async function startApp(store: TestStore, env: Env = {}): Promise<TestApp
     createFastifyAdapter(config),
     { logger: nestLogLevels((process.env.TEST_LOG_LEVEL as LogLevel | undefined) ?? 'error') },
   );
-  configureApp(app);
+  await configureApp(app, config);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   return { app, http: new Http(app), close: () => app.close() };
