@@ -72,7 +72,7 @@ const SWAGGER_UI_POLICY = toHeader({
 
 /**
  * Everything around the module tree: security headers, CORS, route prefix,
- * OpenAPI and Swagger UI, shutdown hooks.
+ * OpenAPI and Swagger UI. (Signals are main.ts's business.)
  */
 export async function configureApp(
   app: NestFastifyApplication,
@@ -106,7 +106,6 @@ export async function configureApp(
     });
   }
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health/live', 'health/ready'] });
-  app.enableShutdownHooks();
 
   const document = SwaggerModule.createDocument(
     app,

@@ -43,6 +43,8 @@ export interface AppConfig {
   corsOrigins: string[];
   /** When on, the client address comes from X-Forwarded-For (behind a proxy you run). */
   trustProxy: boolean;
+  /** How long SIGTERM/SIGINT may take to finish in-flight requests and close, in seconds. */
+  shutdownTimeoutSeconds: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -194,6 +196,7 @@ export function loadConfig(env: Env): AppConfig {
     admin: bootstrapAdmin(env),
     corsOrigins: corsOrigins(env),
     trustProxy: bool(env, 'TRUST_PROXY', false),
+    shutdownTimeoutSeconds: int(env, 'SHUTDOWN_TIMEOUT_SECONDS', 25, 1, 600),
   };
 }
 
