@@ -6,6 +6,7 @@ import * as argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
 import { type AppConfig, InjectAppConfig } from '../config/configuration';
 import { ProblemException } from '../common/problem';
+import { HashingPool } from './hashing-pool';
 
 export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 128;
@@ -45,8 +46,10 @@ export class PasswordsService implements OnModuleInit {
     ...STRENGTH_LIMITS,
   });
   private dummyHash?: Promise<string>;
+  private readonly pool: HashingPool;
 
   constructor(@InjectAppConfig() config: AppConfig) {
+    this.pool = new HashingPool(config.hashing.concurrency, config.hashing.queueLimit);
     this.options = {
       type: argon2.argon2id,
       memoryCost: config.argon2.memoryCost,
@@ -61,7 +64,11 @@ export class PasswordsService implements OnModuleInit {
   }
 
   hash(password: string): Promise<string> {
-    return argon2.hash(password.normalize('NFKC'), this.options);
+    return this.pool.run(() => argon2.hash(password.normalize('NFKC'), this.options));
+  }
+
+  hashingStats(): ReturnType<HashingPool['stats']> {
+    return this.pool.stats();
   }
 
   /**
@@ -72,10 +79,11 @@ export class PasswordsService implements OnModuleInit {
   async verify(hash: string | null | undefined, password: string): Promise<PasswordCheck> {
     const normalized = password.normalize('NFKC');
     if (!hash) {
-      await argon2.verify(await this.getDummyHash(), normalized).catch(() => false);
+      const dummy = await this.getDummyHash();
+      await this.pool.run(() => argon2.verify(dummy, normalized).catch(() => false));
       return { valid: false, needsRehash: false };
     }
-    const valid = await argon2.verify(hash, normalized).catch(() => false);
+    const valid = await this.pool.run(() => argon2.verify(hash, normalized).catch(() => false));
     return { valid, needsRehash: valid && argon2.needsRehash(hash, this.options) };
   }
 
@@ -105,7 +113,7 @@ export class PasswordsService implements OnModuleInit {
   }
 
   private getDummyHash(): Promise<string> {
-    this.dummyHash ??= argon2.hash(randomBytes(32).toString('base64url'), this.options);
+    this.dummyHash ??= this.hash(randomBytes(32).toString('base64url'));
     return this.dummyHash;
   }
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Inject } from '@nestjs/common';
 import { registerAs } from '@nestjs/config';
@@ -23,6 +24,8 @@ export interface AppConfig {
   jwt: { secret: string; accessTtl: number; issuer: string; audience: string };
   refresh: { ttl: number; reuseGraceSeconds: number };
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
+  /** Password hashing at once (memory: this × ARGON2_MEMORY_KIB), and how many may wait. */
+  hashing: { concurrency: number; queueLimit: number };
   bodyLimitBytes: number;
   mail: {
     /** `smtp://…` or `smtps://…`; null: mails are written to the log (development only). */
@@ -183,6 +186,11 @@ export function loadConfig(env: Env): AppConfig {
       parallelism: int(env, 'ARGON2_PARALLELISM', 1, 1, 16),
     },
     bodyLimitBytes: 100 * 1024,
+    hashing: {
+      // argon2 runs on libuv's thread pool (4 threads): more would only queue there.
+      concurrency: int(env, 'HASH_CONCURRENCY', Math.min(availableParallelism(), 4), 1, 64),
+      queueLimit: int(env, 'HASH_QUEUE_LIMIT', 256, 0, 100000),
+    },
     mail: {
       url: mailUrl,
       from: mailFrom,

@@ -1,0 +1,49 @@
+import { ProblemException } from '../common/problem';
+import { HashingPool } from './hashing-pool';
+
+describe(HashingPool.name, () => {
+  const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('should never run more than its concurrency at once, and run everything queued in order', async () => {
+    const sut = new HashingPool(2, 100);
+    let running = 0;
+    let most = 0;
+    const order: number[] = [];
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        sut.run(async () => {
+          running += 1;
+          most = Math.max(most, running);
+          await tick(5);
+          order.push(i);
+          running -= 1;
+        }),
+      ),
+    );
+    expect(most).toBe(2);
+    expect(sut.stats()).toEqual({ active: 0, waiting: 0, peak: 2 });
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('should refuse with 503 past the queue limit, and recover afterwards', async () => {
+    const sut = new HashingPool(1, 2);
+    const results = await Promise.allSettled(
+      Array.from({ length: 5 }, () => sut.run(() => tick(10))),
+    );
+    const refused = results.filter((r) => r.status === 'rejected');
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
+    expect(refused).toHaveLength(2);
+    const error = refused[0].reason as ProblemException;
+    expect(error).toBeInstanceOf(ProblemException);
+    expect(error.getStatus()).toBe(503);
+    expect(error.headers).toEqual({ 'Retry-After': '1' });
+    await expect(sut.run(() => Promise.resolve('again'))).resolves.toBe('again');
+  });
+
+  it('should free the slot when the work fails', async () => {
+    const sut = new HashingPool(1, 1);
+    await expect(sut.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(sut.stats().active).toBe(0);
+    await expect(sut.run(() => Promise.resolve(1))).resolves.toBe(1);
+  });
+});
