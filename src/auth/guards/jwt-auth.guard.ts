@@ -33,7 +33,8 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     // passport-jwt reports a bad token through `info`; an `error` came from
     // validate() itself (the database), and must not be disguised as a 401.
     if (error) {
-      throw error instanceof Error ? error : new Error('token validation failed', { cause: error });
+      // As it is (a database error, say): the filter decides what the client hears.
+      throw typeof error === 'object' ? (error as Error) : new Error(String(error));
     }
     if (!user) {
       const request = context.switchToHttp().getRequest<FastifyRequest>();
