@@ -34,7 +34,7 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     // validate() itself (the database), and must not be disguised as a 401.
     if (error) {
       // As it is (a database error, say): the filter decides what the client hears.
-      throw typeof error === 'object' ? (error as Error) : new Error(String(error));
+      throw typeof error === 'object' ? (error as Error) : new Error('token validation failed');
     }
     if (!user) {
       const request = context.switchToHttp().getRequest<FastifyRequest>();
