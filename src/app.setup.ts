@@ -1,4 +1,4 @@
-import { LogLevel as NestLogLevel } from '@nestjs/common';
+import { ConsoleLogger, LogLevel as NestLogLevel } from '@nestjs/common';
 import helmet from '@fastify/helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -129,11 +129,14 @@ export async function configureApp(
 }
 
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+  // Nest's own start-up logging is off: a failure is reported once, by main.ts,
+  // not again with a stack by Nest's exception handler.
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule,
     createFastifyAdapter(config),
-    { logger: nestLogLevels(config.logLevel), abortOnError: false },
+    { logger: false, abortOnError: false },
   );
+  app.useLogger(new ConsoleLogger({ logLevels: nestLogLevels(config.logLevel) }));
   await configureApp(app, config);
   return app;
 }

@@ -19,6 +19,8 @@ export interface AppConfig {
   databaseUrl: string | null;
   dataDir: string;
   databasePoolSize: number;
+  /** How long start-up keeps trying to reach the database before giving up, in seconds. */
+  databaseConnectTimeoutSeconds: number;
   publicUrl: string;
   logLevel: LogLevel;
   jwt: { secret: string; accessTtl: number; issuer: string; audience: string };
@@ -168,6 +170,7 @@ export function loadConfig(env: Env): AppConfig {
     databaseUrl,
     dataDir,
     databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 200),
+    databaseConnectTimeoutSeconds: int(env, 'DATABASE_CONNECT_TIMEOUT_SECONDS', 30, 1, 3600),
     publicUrl,
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace']),
     jwt: {
