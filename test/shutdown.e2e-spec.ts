@@ -1,18 +1,7 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { ChildProcess } from 'node:child_process';
 import { newUser, PASSWORD } from './support/factories';
+import { freePort, spawnService } from './support/service-process';
 import { createStore, TestStore } from './support/test-app';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 async function waitUntilReady(
   base: string,
@@ -49,30 +38,20 @@ describe('Graceful shutdown (e2e)', () => {
     store = await createStore();
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    let output = '';
     // The real entry point, as `npm start` runs it (transpiled on the fly).
-    child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'info',
-        PORT: String(port),
-        JWT_SECRET: 'shutdown-test-secret-shutdown-test-secret-0123',
-        RATE_LIMIT: 'off',
-        // Slow sign-ins (about 0.1-0.2 s of hashing each), so they are still running at SIGTERM.
-        ARGON2_TIME_COST: '12',
-        SHUTDOWN_TIMEOUT_SECONDS: '20',
-        ...store.env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const service = spawnService({
+      LOG_LEVEL: 'info',
+      PORT: String(port),
+      JWT_SECRET: 'shutdown-test-secret-shutdown-test-secret-0123',
+      RATE_LIMIT: 'off',
+      // Slow sign-ins (about 0.1-0.2 s of hashing each), so they are still running at SIGTERM.
+      ARGON2_TIME_COST: '12',
+      SHUTDOWN_TIMEOUT_SECONDS: '20',
+      ...store.env,
     });
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<{ code: number | null; signal: string | null; at: number }>(
-      (resolve) => child?.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
-    );
-    await waitUntilReady(base, child, () => output);
+    child = service.child;
+    const { output, exited } = service;
+    await waitUntilReady(base, child, output);
 
     const body = newUser();
     const post = (path: string, payload: unknown) =>
@@ -95,6 +74,6 @@ describe('Graceful shutdown (e2e)', () => {
     expect({ code: exit.code, signal: exit.signal }).toEqual({ code: 0, signal: null });
     expect(exit.at - signalled).toBeLessThan(10000);
     await expect(fetch(`${base}/health/live`)).rejects.toThrow();
-    expect(output).toContain('SIGTERM: finishing in-flight requests');
+    expect(output()).toContain('SIGTERM: finishing in-flight requests');
   });
 });

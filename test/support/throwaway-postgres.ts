@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './service-process';
 
 /** The PostgreSQL server binaries of Debian's packages, if installed. */
 export function postgresBin(): string | null {
@@ -14,17 +14,6 @@ export function postgresBin(): string | null {
     .filter((name) => existsSync(join(root, name, 'bin', 'pg_ctl')))
     .sort((a, b) => Number(b) - Number(a))[0];
   return version ? join(root, version, 'bin') : null;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 /**
