@@ -41,12 +41,8 @@ export class AdminService {
     return this.users.search(q, page, size);
   }
 
-  async getUser(id: string): Promise<UserEntity> {
-    const user = await this.users.findById(id);
-    if (!user) {
-      throw new ProblemException(HttpStatus.NOT_FOUND, 'not_found', 'No such user.');
-    }
-    return user;
+  getUser(id: string): Promise<UserEntity> {
+    return this.users.getById(id);
   }
 
   /**

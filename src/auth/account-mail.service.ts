@@ -20,6 +20,9 @@ export const ACCOUNT_MAIL = {
   passwordWasReset: 'password_was_reset',
 } as const;
 
+/** The mails public routes send on request, which share one per-address send limit. */
+export const ON_REQUEST_MAIL_KINDS = [ACCOUNT_MAIL.verification, ACCOUNT_MAIL.reset];
+
 /** Who caused a security notice, as the notice tells it (no secret). */
 export interface NoticeContext {
   ip: string;

@@ -7,7 +7,7 @@ import { ProblemException } from '../common/problem';
 import { OutboxService } from '../mail/outbox.service';
 import { UserEntity } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
-import { ACCOUNT_MAIL } from './account-mail.service';
+import { ACCOUNT_MAIL, ON_REQUEST_MAIL_KINDS } from './account-mail.service';
 import { AccountTokensRepository } from './account-tokens.repository';
 import { TokensService } from './tokens.service';
 
@@ -80,7 +80,7 @@ export class EmailVerificationService {
   resend(email: string, client: ClientInfo): Promise<void> {
     return this.outbox.sendOnRequest(
       { kind: ACCOUNT_MAIL.verification, recipient: email, requesterIp: client.ip },
-      [ACCOUNT_MAIL.verification, ACCOUNT_MAIL.reset],
+      ON_REQUEST_MAIL_KINDS,
     );
   }
 }

@@ -6,7 +6,7 @@ import { AuditService } from '../audit/audit.service';
 import { ProblemException } from '../common/problem';
 import { OutboxService } from '../mail/outbox.service';
 import { UsersService } from '../users/users.service';
-import { ACCOUNT_MAIL, noticeContext } from './account-mail.service';
+import { ACCOUNT_MAIL, noticeContext, ON_REQUEST_MAIL_KINDS } from './account-mail.service';
 import { AccountTokensRepository } from './account-tokens.repository';
 import { PasswordsService } from './passwords.service';
 import { SessionsRepository } from './sessions.repository';
@@ -41,7 +41,7 @@ export class PasswordResetService {
   forgot(email: string, client: ClientInfo): Promise<void> {
     return this.outbox.sendOnRequest(
       { kind: ACCOUNT_MAIL.reset, recipient: email, requesterIp: client.ip },
-      [ACCOUNT_MAIL.verification, ACCOUNT_MAIL.reset],
+      ON_REQUEST_MAIL_KINDS,
     );
   }
 

@@ -56,6 +56,14 @@ export class UsersService {
     return this.users.findById(id, manager);
   }
 
+  async getById(id: string): Promise<UserEntity> {
+    const user = await this.users.findById(id);
+    if (!user) {
+      throw notFound();
+    }
+    return user;
+  }
+
   findByEmail(email: string, manager?: EntityManager): Promise<UserEntity | null> {
     return this.users.findByEmail(email.toLowerCase(), manager);
   }
@@ -108,11 +116,7 @@ export class UsersService {
     changes: AdminChanges,
     manager: EntityManager,
   ): Promise<UserEntity> {
-    const activeAdmins = await this.users.lockActiveAdmins(manager);
-    const user = await this.users.findById(id, manager);
-    if (!user) {
-      throw notFound();
-    }
+    const { user, activeAdmins } = await this.lockForAdminChange(id, manager);
     const roles = changes.roles ?? user.roles;
     const disabled = changes.disabled ?? user.disabled;
     assertAdminRemains(user, activeAdmins, roles.includes('admin') && !disabled);
@@ -122,11 +126,7 @@ export class UsersService {
 
   /** Deletes a user inside the caller's transaction; never the last active administrator (409). */
   async deleteUser(id: string, manager: EntityManager): Promise<UserEntity> {
-    const activeAdmins = await this.users.lockActiveAdmins(manager);
-    const user = await this.users.findById(id, manager);
-    if (!user) {
-      throw notFound();
-    }
+    const { user, activeAdmins } = await this.lockForAdminChange(id, manager);
     assertAdminRemains(user, activeAdmins, false);
     await this.users.delete(id, manager);
     return user;
@@ -156,6 +156,19 @@ export class UsersService {
 
   setSecretHash(id: string, secretHash: string): Promise<void> {
     return this.users.setSecretHash(id, secretHash);
+  }
+
+  /** Locks the active admins (see lockActiveAdmins), then reads the user; 404 if there is none. */
+  private async lockForAdminChange(
+    id: string,
+    manager: EntityManager,
+  ): Promise<{ user: UserEntity; activeAdmins: string[] }> {
+    const activeAdmins = await this.users.lockActiveAdmins(manager);
+    const user = await this.users.findById(id, manager);
+    if (!user) {
+      throw notFound();
+    }
+    return { user, activeAdmins };
   }
 
   private conflictOr(error: unknown): unknown {
