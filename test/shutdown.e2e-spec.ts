@@ -65,7 +65,11 @@ describe('Graceful shutdown (e2e)', () => {
     const signIns = Array.from({ length: 8 }, () =>
       post('/auth/login', { email: body.email, password: PASSWORD }).then((r) => r.status),
     );
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    // Signal once they are surely in flight: when the first has answered, all
+    // eight have arrived (sent together), and with two hashes at a time most
+    // are still waiting or hashing. A fixed delay raced their arrival: a
+    // request arriving after SIGTERM rightly gets 503.
+    await Promise.race(signIns);
     const signalled = Date.now();
     child.kill('SIGTERM');
 
