@@ -50,9 +50,12 @@ import {
 } from './dto/token-response.dto';
 import { fieldProblem } from '../common/validation';
 import { LocalAuthGuard } from './guards/local-auth.guard';
+import { AddressRateLimitGuard } from '../rate-limit/address-rate-limit.guard';
+import { SkipThrottle } from '@nestjs/throttler';
 
 @ApiTags('auth')
 @Controller('auth')
+@UseGuards(AddressRateLimitGuard)
 export class AuthController {
   constructor(
     private readonly auth: AuthService,
@@ -120,6 +123,7 @@ export class AuthController {
   }
 
   @Public()
+  @SkipThrottle() // limits never stop an owner with a reset link (a 256-bit token cannot be guessed)
   @Post('password/reset')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({

@@ -8,6 +8,7 @@ import { OAuthException, ProblemException } from '../common/problem';
 import { fieldProblem } from '../common/validation';
 import { type AppConfig, InjectAppConfig } from '../config/configuration';
 import { OutboxService } from '../mail/outbox.service';
+import { AttemptLimiter } from '../rate-limit/attempt-limiter.service';
 import { UserEntity } from '../users/user.entity';
 import { toUserResponse } from '../users/user.mapper';
 import { UsersService } from '../users/users.service';
@@ -44,6 +45,11 @@ const invalidRefreshToken = () =>
     'The refresh token is invalid, expired or revoked; sign in again.',
   );
 
+/** What failed sign-ins are counted against: the account, or the identifier when no account has it. */
+export function signInSubject(user: { id: string } | null, identifier: string): string {
+  return user ? `user:${user.id}` : `identifier:${identifier.trim().toLowerCase()}`;
+}
+
 /**
  * The credential flows: registration, password and secret-key sign-in,
  * sessions with rotating refresh tokens, sign-out, and the account's own
@@ -58,6 +64,7 @@ export class AuthService {
     private readonly sessions: SessionsRepository,
     private readonly outbox: OutboxService,
     private readonly audit: AuditService,
+    private readonly limiter: AttemptLimiter,
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectAppConfig() private readonly config: AppConfig,
   ) {}
@@ -97,7 +104,9 @@ export class AuthService {
   /**
    * The account behind an identifier and password. Unknown accounts cost the
    * same argon2 work as a wrong password and get the same answer; a hash made
-   * with older cost parameters is replaced.
+   * with older cost parameters is replaced. Failed attempts are limited per
+   * account (per identifier when it has none, counted alike) and per client
+   * address and account; the check comes before any hashing.
    */
   async validatePassword(
     identifier: string,
@@ -105,7 +114,11 @@ export class AuthService {
     client: ClientInfo,
   ): Promise<UserEntity> {
     const user = await this.users.findForPasswordSignIn(identifier);
+    const attempt = await this.limiter.begin('signin', client.ip, signInSubject(user, identifier));
     const check = await this.passwords.verify(user?.passwordHash, password);
+    if (check.valid) {
+      await attempt.succeeded();
+    }
     const refusal =
       !user || !check.valid
         ? invalidCredentials()
@@ -237,7 +250,8 @@ export class AuthService {
         );
       }
     } catch (error) {
-      if (error instanceof ProblemException && error.getStatus() < 500) {
+      // 429 and 503 keep their status and problem shape (RFC 6749 has no error for them).
+      if (error instanceof ProblemException && error.getStatus() < 429) {
         throw new OAuthException('invalid_grant', error.detail);
       }
       throw error;
@@ -262,7 +276,12 @@ export class AuthService {
   }
 
   async validateSecret(userSecret: string, client: ClientInfo): Promise<UserEntity> {
+    // The secret is its own identifier: failures are limited per client address.
+    const attempt = await this.limiter.begin('secret', client.ip, null);
     const user = await this.users.findBySecretHash(this.tokens.hash(userSecret));
+    if (user) {
+      await attempt.succeeded();
+    }
     const refusal = !user ? invalidCredentials() : user.disabled ? accountDisabled() : null;
     if (refusal || !user) {
       await this.recordFailedSignIn(user?.id ?? null, client, 'secret', refusal);

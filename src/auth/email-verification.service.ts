@@ -5,6 +5,7 @@ import type { ClientInfo } from '../common/decorators/client-info.decorator';
 import { AuditService } from '../audit/audit.service';
 import { ProblemException } from '../common/problem';
 import { OutboxService } from '../mail/outbox.service';
+import { AttemptLimiter } from '../rate-limit/attempt-limiter.service';
 import { UserEntity } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import { ACCOUNT_MAIL, ON_REQUEST_MAIL_KINDS } from './account-mail.service';
@@ -33,6 +34,7 @@ export class EmailVerificationService {
     private readonly tokens: TokensService,
     private readonly outbox: OutboxService,
     private readonly audit: AuditService,
+    private readonly limiter: AttemptLimiter,
   ) {}
 
   /**
@@ -41,6 +43,7 @@ export class EmailVerificationService {
    * codes get one answer; the fifth wrong code voids it (429).
    */
   async verify(email: string, code: string, client: ClientInfo): Promise<UserEntity> {
+    const attempt = await this.limiter.begin('code', client.ip, email.trim().toLowerCase());
     const outcome = await this.dataSource.transaction(async (manager): Promise<Outcome> => {
       const user = await this.users.findByEmail(email, manager);
       const pending = user && (await this.accountTokens.lockVerification(user.id, manager));
@@ -61,6 +64,9 @@ export class EmailVerificationService {
       await this.audit.record({ type: 'email.verified', userId: user.id, client }, manager);
       return { kind: 'verified', userId: user.id };
     });
+    if (outcome.kind === 'verified') {
+      await attempt.succeeded();
+    }
     if (outcome.kind === 'void') {
       throw new ProblemException(
         HttpStatus.TOO_MANY_REQUESTS,

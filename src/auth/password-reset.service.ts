@@ -5,9 +5,11 @@ import type { ClientInfo } from '../common/decorators/client-info.decorator';
 import { AuditService } from '../audit/audit.service';
 import { ProblemException } from '../common/problem';
 import { OutboxService } from '../mail/outbox.service';
+import { AttemptLimiter } from '../rate-limit/attempt-limiter.service';
 import { UsersService } from '../users/users.service';
 import { ACCOUNT_MAIL, noticeContext, ON_REQUEST_MAIL_KINDS } from './account-mail.service';
 import { AccountTokensRepository } from './account-tokens.repository';
+import { signInSubject } from './auth.service';
 import { PasswordsService } from './passwords.service';
 import { SessionsRepository } from './sessions.repository';
 import { TokensService } from './tokens.service';
@@ -31,6 +33,7 @@ export class PasswordResetService {
     private readonly sessions: SessionsRepository,
     private readonly outbox: OutboxService,
     private readonly audit: AuditService,
+    private readonly limiter: AttemptLimiter,
   ) {}
 
   /**
@@ -82,6 +85,8 @@ export class PasswordResetService {
     if (!done) {
       throw invalidToken();
     }
+    // The owner proved control of the address: failed sign-ins counted against the account are forgiven.
+    await this.limiter.forgive('signin', client.ip, signInSubject(user, ''));
     this.outbox.deliverSoon();
   }
 }

@@ -97,6 +97,38 @@ describe(loadConfig.name, () => {
     );
   });
 
+  it('should read the abuse limits and the Redis URL', () => {
+    expect(loadConfig({ JWT_SECRET: secret, DATA_DIR: dataDir() })).toMatchObject({
+      rateLimit: true,
+      rateLimits: {
+        perAddressPerMinute: 300,
+        failuresPerAddressAndIdentifier: 10,
+        failuresPerIdentifier: 100,
+      },
+      redisUrl: null,
+    });
+    const sut = loadConfig({
+      JWT_SECRET: secret,
+      DATA_DIR: dataDir(),
+      RATE_LIMIT_PER_ADDRESS: '50',
+      RATE_LIMIT_FAILURES_PER_ADDRESS: '3',
+      RATE_LIMIT_FAILURES_PER_IDENTIFIER: '7',
+      REDIS_URL: 'redis://127.0.0.1:6379/2',
+    });
+    expect(sut.rateLimits).toEqual({
+      perAddressPerMinute: 50,
+      failuresPerAddressAndIdentifier: 3,
+      failuresPerIdentifier: 7,
+    });
+    expect(sut.redisUrl).toBe('redis://127.0.0.1:6379/2');
+    expect(() => loadConfig({ JWT_SECRET: secret, REDIS_URL: 'http://cache' })).toThrow(
+      'REDIS_URL must start with redis: or rediss:',
+    );
+    expect(() => loadConfig({ JWT_SECRET: secret, RATE_LIMIT_PER_ADDRESS: '0' })).toThrow(
+      'RATE_LIMIT_PER_ADDRESS must be a whole number',
+    );
+  });
+
   it('should generate a signing key once outside production and keep it in DATA_DIR', () => {
     const dir = dataDir();
     const first = loadConfig({ DATA_DIR: dir });

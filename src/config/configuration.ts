@@ -42,6 +42,17 @@ export interface AppConfig {
   requireVerifiedEmail: boolean;
   /** false only with RATE_LIMIT=off (benchmarks and tests of other things). */
   rateLimit: boolean;
+  /** The abuse limits (see the README's Security section); windows are fixed, counts configurable. */
+  rateLimits: {
+    /** Requests to the public auth routes per client address per minute. */
+    perAddressPerMinute: number;
+    /** Failed sign-ins (or codes) per client address and identifier per 15 minutes. */
+    failuresPerAddressAndIdentifier: number;
+    /** Failed sign-ins (or codes) per identifier per hour, from all addresses together. */
+    failuresPerIdentifier: number;
+  };
+  /** `redis://…`: rate-limit counters shared by every instance; null: kept in this process's memory. */
+  redisUrl: string | null;
   /** ADMIN_EMAIL and ADMIN_PASSWORD: this administrator exists after start. */
   admin: { email: string; password: string } | null;
   /** Origins (scheme://host[:port]) allowed to call the API from a browser; exact matches. */
@@ -204,6 +215,12 @@ export function loadConfig(env: Env): AppConfig {
     passwordResetTtl: int(env, 'PASSWORD_RESET_TTL', 1800, 1, 86400),
     requireVerifiedEmail: bool(env, 'REQUIRE_VERIFIED_EMAIL', false),
     rateLimit: oneOf(env, 'RATE_LIMIT', 'on', ['on', 'off']) === 'on',
+    rateLimits: {
+      perAddressPerMinute: int(env, 'RATE_LIMIT_PER_ADDRESS', 300, 1, 1000000),
+      failuresPerAddressAndIdentifier: int(env, 'RATE_LIMIT_FAILURES_PER_ADDRESS', 10, 1, 100000),
+      failuresPerIdentifier: int(env, 'RATE_LIMIT_FAILURES_PER_IDENTIFIER', 100, 1, 1000000),
+    },
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']) ?? null,
     admin: bootstrapAdmin(env),
     corsOrigins: corsOrigins(env),
     trustProxy: bool(env, 'TRUST_PROXY', false),

@@ -1,0 +1,32 @@
+import { HttpStatus } from '@nestjs/common';
+import { ProblemException } from '../common/problem';
+
+/**
+ * 429 `rate_limited` with Retry-After and the RateLimit-* fields of the IETF
+ * draft (limit, remaining, seconds to reset, and the policy `limit;w=window`).
+ */
+export function rateLimitedProblem(
+  limit: number,
+  windowSeconds: number,
+  retryAfterSeconds: number,
+  detail: string,
+): ProblemException {
+  return new ProblemException(HttpStatus.TOO_MANY_REQUESTS, 'rate_limited', detail, undefined, {
+    'Retry-After': String(retryAfterSeconds),
+    'RateLimit-Limit': String(limit),
+    'RateLimit-Remaining': '0',
+    'RateLimit-Reset': String(retryAfterSeconds),
+    'RateLimit-Policy': `${limit};w=${windowSeconds}`,
+  });
+}
+
+/** The shared rate-limit store (Redis) cannot be reached: refuse rather than let attempts through unlimited. */
+export function storeUnavailable(): ProblemException {
+  return new ProblemException(
+    HttpStatus.SERVICE_UNAVAILABLE,
+    'service_unavailable',
+    'The service is temporarily unavailable; try again shortly.',
+    undefined,
+    { 'Retry-After': '1' },
+  );
+}
