@@ -1,11 +1,14 @@
-import { ConsoleLogger, LogLevel as NestLogLevel } from '@nestjs/common';
+import { LogLevel as NestLogLevel } from '@nestjs/common';
 import helmet from '@fastify/helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { ProblemDto } from './common/dto/problem.dto';
 import type { AppConfig, LogLevel } from './config/configuration';
+import { logRequest } from './logging/logging.module';
+import { requestIdGenerator } from './logging/request-id';
 
 export const API_PREFIX = 'api/v1';
 export const TOKEN_URL = `/${API_PREFIX}/auth/token`;
@@ -25,7 +28,8 @@ export function nestLogLevels(level: LogLevel): NestLogLevel[] {
 
 /**
  * Fastify as the service runs it: the contract's body limit, prototype
- * poisoning refused, and X-Forwarded-For believed only with TRUST_PROXY.
+ * poisoning refused, X-Forwarded-For (and an upstream X-Request-Id) believed
+ * only with TRUST_PROXY.
  */
 export function createFastifyAdapter(
   config: Pick<AppConfig, 'bodyLimitBytes' | 'trustProxy'>,
@@ -35,6 +39,7 @@ export function createFastifyAdapter(
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     trustProxy: config.trustProxy,
+    genReqId: requestIdGenerator(config.trustProxy),
     return503OnClosing: true,
   });
 }
@@ -84,17 +89,25 @@ export async function configureApp(
     // Swagger UI's "Try it out" and the OAuth2 flow stay same-origin; nothing here is embedded cross-origin.
     crossOriginEmbedderPolicy: false,
   });
+  const fastify = app.getHttpAdapter().getInstance();
+  // Every answer names its request, as the log lines about it do.
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.header('X-Request-Id', request.id);
+    done();
+  });
+  // One line per finished request (health checks aside), 404s and Swagger UI included.
+  fastify.addHook('onResponse', (request, reply, done) => {
+    logRequest(request.raw, reply.raw, request.id, reply.elapsedTime);
+    done();
+  });
   // Nest's Swagger UI page has an inline <style> block and style attributes:
   // its pages alone may use inline styles (never inline scripts).
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .addHook('onSend', (request, reply, payload, done) => {
-      if (request.url === '/docs' || request.url.startsWith('/docs/')) {
-        void reply.header('Content-Security-Policy', SWAGGER_UI_POLICY);
-      }
-      done(null, payload);
-    });
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    if (request.url === '/docs' || request.url.startsWith('/docs/')) {
+      void reply.header('Content-Security-Policy', SWAGGER_UI_POLICY);
+    }
+    done(null, payload);
+  });
   if (config.corsOrigins.length > 0) {
     const allowed = new Set(config.corsOrigins);
     // Exact matches only: no patterns, and the "null" origin (sandboxed pages, files) never.
@@ -136,7 +149,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     createFastifyAdapter(config),
     { logger: false, abortOnError: false },
   );
-  app.useLogger(new ConsoleLogger({ logLevels: nestLogLevels(config.logLevel) }));
+  // JSON lines through pino (LoggingModule), at LOG_LEVEL.
+  app.useLogger(app.get(Logger));
   await configureApp(app, config);
   return app;
 }

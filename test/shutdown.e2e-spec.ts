@@ -1,29 +1,7 @@
 import { ChildProcess } from 'node:child_process';
 import { newUser, PASSWORD } from './support/factories';
-import { freePort, spawnService } from './support/service-process';
+import { freePort, spawnService, waitUntilReady } from './support/service-process';
 import { createStore, TestStore } from './support/test-app';
-
-async function waitUntilReady(
-  base: string,
-  child: ChildProcess,
-  output: () => string,
-): Promise<void> {
-  const deadline = Date.now() + 60000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) {
-      throw new Error(`the service exited while starting:\n${output()}`);
-    }
-    try {
-      if ((await fetch(`${base}/health/ready`)).ok) {
-        return;
-      }
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`the service did not become ready:\n${output()}`);
-}
 
 describe('Graceful shutdown (e2e)', () => {
   let store: TestStore;

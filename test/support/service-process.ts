@@ -17,6 +17,8 @@ export interface ServiceProcess {
   child: ChildProcess;
   /** Everything it printed so far, stdout and stderr. */
   output: () => string;
+  /** What it printed on stdout alone (the log). */
+  stdout: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
 }
 
@@ -30,10 +32,37 @@ export function spawnService(env: Record<string, string>): ServiceProcess {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  let stdout = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    stdout += chunk.toString();
+  });
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>(
     (resolve) => child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
   );
-  return { child, output: () => output, exited };
+  return { child, output: () => output, stdout: () => stdout, exited };
+}
+
+/** Waits for /health/ready to answer 200 (up to a minute); fails with the output if the process exits first. */
+export async function waitUntilReady(
+  base: string,
+  child: ChildProcess,
+  output: () => string,
+): Promise<void> {
+  const deadline = Date.now() + 60000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(`the service exited while starting:\n${output()}`);
+    }
+    try {
+      if ((await fetch(`${base}/health/ready`)).ok) {
+        return;
+      }
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the service did not become ready:\n${output()}`);
 }
