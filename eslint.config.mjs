@@ -34,6 +34,34 @@ export default tseslint.config(
     },
   },
   {
+    // The web page: plain ES modules for the browser, no types, no build step.
+    files: ['public/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: 'module',
+      parserOptions: { projectService: false },
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'fetch',
+          'localStorage',
+          'sessionStorage',
+          'history',
+          'location',
+          'confirm',
+          'setTimeout',
+          'clearTimeout',
+          'CSS',
+          'HTMLButtonElement',
+          'FormData',
+          'URL',
+          'Intl',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     files: ['test/**/*.ts', '**/*.spec.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-member-access': 'off',

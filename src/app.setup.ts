@@ -1,16 +1,20 @@
 import { LogLevel as NestLogLevel } from '@nestjs/common';
 import helmet from '@fastify/helmet';
+import fastifyStatic from '@fastify/static';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { API_PREFIX } from './common/api';
 import { ProblemDto } from './common/dto/problem.dto';
 import type { AppConfig, LogLevel } from './config/configuration';
 import { logRequest } from './logging/logging.module';
 import { requestIdGenerator } from './logging/request-id';
 
-export const API_PREFIX = 'api/v1';
+export { API_PREFIX };
 export const TOKEN_URL = `/${API_PREFIX}/auth/token`;
 
 const NEST_LEVELS: Record<LogLevel, NestLogLevel[]> = {
@@ -54,7 +58,8 @@ export const CONTENT_SECURITY_POLICY = {
   baseUri: ["'self'"],
   scriptSrc: ["'self'"],
   styleSrc: ["'self'"],
-  imgSrc: ["'self'", 'data:'],
+  // The profile picture is the user's own URL, from anywhere on the web.
+  imgSrc: ["'self'", 'data:', 'https:', 'http:'],
   fontSrc: ["'self'"],
   connectSrc: ["'self'"],
   objectSrc: ["'none'"],
@@ -119,6 +124,7 @@ export async function configureApp(
     });
   }
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health/live', 'health/ready'] });
+  await serveWebPage(app);
 
   const document = SwaggerModule.createDocument(
     app,
@@ -139,6 +145,36 @@ export async function configureApp(
     jsonDocumentUrl: 'docs-json',
     swaggerOptions: { persistAuthorization: true },
   });
+}
+
+/** The web page's files: `public/` at the top of the repository (beside `src/` and `dist/`). */
+export const PUBLIC_DIR = [
+  join(__dirname, '..', 'public'),
+  join(__dirname, '..', '..', 'public'),
+].find((dir) => existsSync(join(dir, 'index.html')));
+
+/**
+ * The web page at `/`: its files as they are (no build step), and the page
+ * again at `/reset`, where the link in a reset mail opens the reset form.
+ */
+async function serveWebPage(app: NestFastifyApplication): Promise<void> {
+  if (!PUBLIC_DIR) {
+    return;
+  }
+  const page = readFileSync(join(PUBLIC_DIR, 'index.html'));
+  await app.register(fastifyStatic, {
+    root: PUBLIC_DIR,
+    prefix: '/',
+    decorateReply: false,
+    wildcard: false,
+    index: ['index.html'],
+  });
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .get('/reset', (_request, reply) => {
+      void reply.header('Cache-Control', 'no-store').type('text/html; charset=utf-8').send(page);
+    });
 }
 
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {

@@ -8,8 +8,20 @@ import {
   Param,
   ParseUUIDPipe,
   Post,
+  Req,
+  Res,
   UseGuards,
 } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { type AppConfig, InjectAppConfig } from '../config/configuration';
+import {
+  ApiRefreshCookie,
+  clearRefreshCookie,
+  inRefreshCookie,
+  refreshCookieOf,
+  wantsRefreshCookie,
+} from './refresh-cookie';
+import { ProblemException } from '../common/problem';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -61,7 +73,18 @@ export class AuthController {
     private readonly auth: AuthService,
     private readonly verification: EmailVerificationService,
     private readonly passwordReset: PasswordResetService,
+    @InjectAppConfig() private readonly config: AppConfig,
   ) {}
+
+  /** A token pair as the client asked for it: whole, or with the refresh token in the browser cookie. */
+  private deliver(pair: TokenPairDto, request: FastifyRequest, reply: FastifyReply): TokenPairDto {
+    return wantsRefreshCookie(request)
+      ? inRefreshCookie(pair, request, reply, {
+          maxAgeSeconds: this.config.refresh.ttl,
+          publicUrl: this.config.publicUrl,
+        })
+      : pair;
+  }
 
   @Public()
   @Post('register')
@@ -143,9 +166,15 @@ export class AuthController {
   @ApiOperation({ summary: 'Sign in with email or username and password' })
   @ApiBody({ type: LoginDto })
   @ApiOkResponse({ type: TokenPairDto })
+  @ApiRefreshCookie('the answer sets the cookie instead of returning `refreshToken`.')
   @ApiProblems(400, [401, 'invalid_credentials'], [403, 'account_disabled', 'email_not_verified'])
-  login(@CurrentUser() user: UserEntity, @Client() client: ClientInfo): Promise<TokenPairDto> {
-    return this.auth.startSession(user, client, 'password');
+  async login(
+    @CurrentUser() user: UserEntity,
+    @Client() client: ClientInfo,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<TokenPairDto> {
+    return this.deliver(await this.auth.startSession(user, client, 'password'), request, reply);
   }
 
   @Public()
@@ -174,33 +203,80 @@ export class AuthController {
   @Post('refresh')
   @HttpCode(HttpStatus.OK)
   @NoStore()
-  @ApiOperation({ summary: 'Rotate a refresh token for a new token pair' })
+  @ApiOperation({
+    summary: 'Rotate a refresh token for a new token pair',
+    description:
+      'Send `{ refreshToken }`, or, from the web page, `{}` with `X-Refresh-Cookie: 1` and the cookie.',
+  })
+  @ApiRefreshCookie(
+    'the token is read from the cookie (the body is `{}`), and its successor set in the cookie; a refused token clears it.',
+  )
   @ApiOkResponse({ type: TokenPairDto })
   @ApiProblems(400, [401, 'invalid_refresh_token', 'refresh_token_reused'])
-  refresh(@Body() dto: RefreshDto, @Client() client: ClientInfo): Promise<TokenPairDto> {
-    return this.auth.refresh(dto.refreshToken, client);
+  async refresh(
+    @Body() dto: RefreshDto,
+    @Client() client: ClientInfo,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<TokenPairDto> {
+    if (!wantsRefreshCookie(request)) {
+      if (typeof dto.refreshToken !== 'string') {
+        throw fieldProblem('refreshToken', 'refreshToken is required');
+      }
+      return this.auth.refresh(dto.refreshToken, client);
+    }
+    try {
+      const token = refreshCookieOf(request);
+      if (token === undefined) {
+        throw new ProblemException(
+          HttpStatus.UNAUTHORIZED,
+          'invalid_refresh_token',
+          'There is no session cookie; sign in again.',
+        );
+      }
+      return this.deliver(await this.auth.refresh(token, client), request, reply);
+    } catch (error) {
+      if (error instanceof ProblemException && error.getStatus() === 401) {
+        clearRefreshCookie(request, reply, this.config.publicUrl);
+      }
+      throw error;
+    }
   }
 
   @Post('logout')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiBearerAuth()
   @ApiOAuth2([])
-  @ApiOperation({ summary: 'End this session' })
+  @ApiOperation({ summary: 'End this session (and clear the browser cookie, if any)' })
   @ApiNoContentResponse()
   @ApiProblems(401)
-  logout(@CurrentUser() principal: AuthPrincipal, @Client() client: ClientInfo): Promise<void> {
-    return this.auth.logout(principal, client);
+  async logout(
+    @CurrentUser() principal: AuthPrincipal,
+    @Client() client: ClientInfo,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<void> {
+    await this.auth.logout(principal, client);
+    clearRefreshCookie(request, reply, this.config.publicUrl);
   }
 
   @Post('logout-all')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiBearerAuth()
   @ApiOAuth2([])
-  @ApiOperation({ summary: 'End every session of this user' })
+  @ApiOperation({
+    summary: 'End every session of this user (and clear the browser cookie, if any)',
+  })
   @ApiNoContentResponse()
   @ApiProblems(401)
-  logoutAll(@CurrentUser() principal: AuthPrincipal, @Client() client: ClientInfo): Promise<void> {
-    return this.auth.logoutAll(principal, client);
+  async logoutAll(
+    @CurrentUser() principal: AuthPrincipal,
+    @Client() client: ClientInfo,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<void> {
+    await this.auth.logoutAll(principal, client);
+    clearRefreshCookie(request, reply, this.config.publicUrl);
   }
 
   @Get('sessions')

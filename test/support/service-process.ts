@@ -23,11 +23,18 @@ export interface ServiceProcess {
 }
 
 /**
- * The real entry point (`src/main.ts`, transpiled on the fly) in a process of
- * its own, with only the given environment (plus PATH and HOME).
+ * The real entry point (`src/main.ts`, transpiled on the fly, or the built
+ * `dist/src/main.js`) in a process of its own, with only the given environment
+ * (plus PATH and HOME).
  */
-export function spawnService(env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
+export function spawnService(
+  env: Record<string, string>,
+  options: { built?: boolean } = {},
+): ServiceProcess {
+  const entry = options.built
+    ? ['dist/src/main.js']
+    : ['-r', 'ts-node/register/transpile-only', 'src/main.ts'];
+  const child = spawn(process.execPath, entry, {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -5,7 +5,11 @@ export class TokenPairDto {
   @ApiProperty({ description: 'JWT (typ at+jwt) for `Authorization: Bearer`.' })
   accessToken: string;
 
-  @ApiProperty({ description: 'Opaque; single use: each refresh returns a new one.' })
+  @ApiProperty({
+    required: false,
+    description:
+      'Opaque; single use: each refresh returns a new one. Absent in cookie mode (`X-Refresh-Cookie: 1`), where the cookie carries it.',
+  })
   refreshToken: string;
 
   @ApiProperty({ example: 'Bearer' })

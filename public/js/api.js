@@ -1,0 +1,202 @@
+// The API client of the page. The access token lives only in this module's
+// memory; the refresh token lives in an HttpOnly cookie that the API sets when
+// the page signs in with `X-Refresh-Cookie: 1`, so no script can read it.
+
+const BASE = '/api/v1';
+
+/** An error answer of the API, as a problem document. */
+export class ApiError extends Error {
+  constructor(status, problem, retryAfter) {
+    super(problem?.detail ?? `HTTP ${status}`);
+    this.status = status;
+    this.code = problem?.code ?? (status === 0 ? 'network' : 'unknown');
+    this.detail = problem?.detail ?? '';
+    this.errors = Array.isArray(problem?.errors) ? problem.errors : [];
+    this.retryAfter = retryAfter;
+  }
+}
+
+// Whether this browser signed in and has not signed out since: not a secret,
+// only spares a fresh visitor a refresh request that can only fail.
+const HINT = 'auth.signedIn';
+
+let access = null; // { token, user }
+let refreshTimer = null;
+let onSignedOut = () => {};
+
+/** Called when the session ends without the page asking (expired, ended elsewhere). */
+export function whenSignedOut(callback) {
+  onSignedOut = callback;
+}
+
+export function currentUser() {
+  return access?.user ?? null;
+}
+
+async function send(method, path, { body, token, cookie } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+  }
+  if (token) {
+    headers.Authorization = `Bearer ${token}`;
+  }
+  if (cookie) {
+    headers['X-Refresh-Cookie'] = '1';
+  }
+  let response;
+  try {
+    response = await fetch(BASE + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+    });
+  } catch {
+    throw new ApiError(0, {
+      detail: 'The service cannot be reached. Check your connection and try again.',
+    });
+  }
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    throw new ApiError(response.status, data, Number(response.headers.get('Retry-After')) || 0);
+  }
+  return data;
+}
+
+function adopt(pair) {
+  access = { token: pair.accessToken, user: pair.user };
+  localStorage.setItem(HINT, '1');
+  clearTimeout(refreshTimer);
+  // Refresh ahead of expiry: a minute early, or at 80% of a short lifetime.
+  const lead = Math.min(60, pair.expiresIn * 0.2);
+  refreshTimer = setTimeout(
+    () => {
+      refresh().catch(() => endLocally(true));
+    },
+    Math.max(1, pair.expiresIn - lead) * 1000,
+  );
+  return pair.user;
+}
+
+function endLocally(notify) {
+  access = null;
+  localStorage.removeItem(HINT);
+  clearTimeout(refreshTimer);
+  if (notify) {
+    onSignedOut();
+  }
+}
+
+let refreshing = null;
+/** A new access token from the cookie; one request at a time. */
+export function refresh() {
+  refreshing ??= send('POST', '/auth/refresh', { body: {}, cookie: true })
+    .then(adopt)
+    .finally(() => {
+      refreshing = null;
+    });
+  return refreshing;
+}
+
+/** A request as the signed-in user; a 401 gets one refresh and a retry, then ends the session here. */
+export async function authed(method, path, body) {
+  if (!access) {
+    throw new ApiError(401, { code: 'unauthorized', detail: 'You are signed out.' });
+  }
+  try {
+    return await send(method, path, { body, token: access.token });
+  } catch (error) {
+    if (
+      !(error instanceof ApiError) ||
+      error.status !== 401 ||
+      error.code === 'invalid_credentials'
+    ) {
+      throw error;
+    }
+  }
+  try {
+    await refresh();
+  } catch (error) {
+    endLocally(true);
+    throw error;
+  }
+  return send(method, path, { body, token: access.token });
+}
+
+/** Restores the session of this browser from the cookie, if it has a live one. */
+export async function restore() {
+  if (!localStorage.getItem(HINT)) {
+    return null;
+  }
+  try {
+    return await refresh();
+  } catch {
+    localStorage.removeItem(HINT);
+    return null;
+  }
+}
+
+export async function signIn(login, password) {
+  const body = login.includes('@') ? { email: login, password } : { username: login, password };
+  return adopt(await send('POST', '/auth/login', { body, cookie: true }));
+}
+
+export async function signOut(everywhere) {
+  try {
+    await authed('POST', everywhere ? '/auth/logout-all' : '/auth/logout');
+  } finally {
+    endLocally(false);
+  }
+}
+
+export function register(fields) {
+  return send('POST', '/auth/register', { body: fields });
+}
+
+export function verifyEmail(email, code) {
+  return send('POST', '/auth/verify-email', { body: { email, code } });
+}
+
+export function resendCode(email) {
+  return send('POST', '/auth/verify-email/resend', { body: { email } });
+}
+
+export function forgotPassword(email) {
+  return send('POST', '/auth/password/forgot', { body: { email } });
+}
+
+export function resetPassword(token, newPassword) {
+  return send('POST', '/auth/password/reset', { body: { token, newPassword } });
+}
+
+export async function updateProfile(fields) {
+  const user = await authed('PATCH', '/users/me', fields);
+  if (access) {
+    access.user = user;
+  }
+  return user;
+}
+
+export function changePassword(currentPassword, newPassword) {
+  return authed('PUT', '/users/me/password', { currentPassword, newPassword });
+}
+
+export function listSessions() {
+  return authed('GET', '/auth/sessions');
+}
+
+export function endSession(id) {
+  return authed('DELETE', `/auth/sessions/${encodeURIComponent(id)}`);
+}
+
+export async function deleteAccount(password) {
+  await authed('DELETE', '/users/me', { password });
+  endLocally(false);
+}
