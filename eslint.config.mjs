@@ -62,6 +62,27 @@ export default tseslint.config(
     },
   },
   {
+    // The benchmark: a plain Node script.
+    files: ['bench/**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: 'module',
+      parserOptions: { projectService: false },
+      globals: Object.fromEntries(
+        [
+          'process',
+          'console',
+          'performance',
+          'fetch',
+          'setTimeout',
+          'setInterval',
+          'clearInterval',
+          'URL',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     files: ['test/**/*.ts', '**/*.spec.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-member-access': 'off',

@@ -51,7 +51,11 @@ describe('Structured logs (e2e, the real entry point)', () => {
       expect(id).toMatch(/^[0-9a-f-]{36}$/);
       ids.set(`${method} ${path}`, id);
       const text = await reply.text();
-      return { status: reply.status, body: text ? (JSON.parse(text) as Record<string, any>) : {} };
+      const json = (reply.headers.get('content-type') ?? '').includes('json');
+      return {
+        status: reply.status,
+        body: json && text ? (JSON.parse(text) as Record<string, any>) : {},
+      };
     };
     const logLines = () =>
       service

@@ -1,0 +1,657 @@
+// npm run bench: the service against the yardstick (../shared/bench/baseline),
+// on the same PostgreSQL, alternating, several rounds; figures as ratios.
+// Writes bench/results/latest.json and bench/results/chart.svg.
+//
+//   BENCH_ROUNDS (3), BENCH_DURATION seconds per run (8),
+//   BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres: a server
+//   where fresh databases are created and dropped), YARDSTICK_DIR,
+//   BENCH_EMBEDDED=off to skip the embedded-store run.
+import autocannon from 'autocannon';
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const RESULTS = join(ROOT, 'bench', 'results');
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const DURATION = Number(process.env.BENCH_DURATION ?? 8);
+const SERVER_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const PASSWORD = 'violet tractor harbour 42';
+const SEED_USERS = 64;
+
+const YARDSTICK_DIR = [
+  process.env.YARDSTICK_DIR,
+  join(ROOT, '..', 'shared', 'bench', 'baseline'),
+  '/work/shared/bench/baseline',
+].find((dir) => dir && existsSync(join(dir, 'server.mjs')));
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+// ---------- databases and processes ----------
+
+async function createDatabase(name) {
+  const client = new pg.Client({ connectionString: SERVER_URL });
+  await client.connect();
+  await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  await client.query(`CREATE DATABASE "${name}"`);
+  await client.end();
+  const url = new URL(SERVER_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function dropDatabase(name) {
+  const client = new pg.Client({ connectionString: SERVER_URL });
+  await client.connect();
+  await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  await client.end();
+}
+
+async function freePort() {
+  const { createServer } = await import('node:net');
+  return new Promise((resolvePort) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Starts a server process; resolves once `readyPath` answers 200, with the time that took. */
+async function startProcess(name, args, env, readyUrl) {
+  const started = performance.now();
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (c) => (output += c));
+  child.stderr.on('data', (c) => (output += c));
+  for (;;) {
+    if (child.exitCode !== null) {
+      throw new Error(`${name} exited while starting:\n${output}`);
+    }
+    try {
+      if ((await fetch(readyUrl)).ok) {
+        break;
+      }
+    } catch {
+      // not yet
+    }
+    if (performance.now() - started > 60000) {
+      throw new Error(`${name} did not become ready:\n${output}`);
+    }
+    await sleep(10);
+  }
+  return { child, readyMs: performance.now() - started, output: () => output };
+}
+
+async function stopProcess(proc) {
+  if (!proc || proc.child.exitCode !== null) {
+    return;
+  }
+  const exited = new Promise((r) => proc.child.once('exit', r));
+  proc.child.kill('SIGTERM');
+  await Promise.race([exited, sleep(10000)]);
+  proc.child.kill('SIGKILL');
+}
+
+function rssMiB(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+// ---------- the two servers, one interface ----------
+
+function service(base, proc) {
+  return {
+    name: 'service',
+    base,
+    proc,
+    paths: {
+      register: '/api/v1/auth/register',
+      login: '/api/v1/auth/login',
+      refresh: '/api/v1/auth/refresh',
+      me: '/api/v1/users/me',
+    },
+  };
+}
+
+function yardstick(base, proc) {
+  return {
+    name: 'yardstick',
+    base,
+    proc,
+    paths: { register: '/register', login: '/login', refresh: '/refresh', me: '/me' },
+  };
+}
+
+async function post(server, path, body) {
+  const reply = await fetch(server.base + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await reply.text();
+  return { status: reply.status, body: text ? JSON.parse(text) : null };
+}
+
+async function inBatches(count, size, work) {
+  const out = [];
+  for (let i = 0; i < count; i += size) {
+    out.push(
+      ...(await Promise.all(
+        Array.from({ length: Math.min(size, count - i) }, (_, j) => work(i + j)),
+      )),
+    );
+  }
+  return out;
+}
+
+/** Users to sign in as, and the tokens the scenarios start from. */
+async function seed(server, tag) {
+  const emails = Array.from({ length: SEED_USERS }, (_, i) => `bench.${tag}.${i}@example.com`);
+  await inBatches(emails.length, 8, async (i) => {
+    const reply = await post(server, server.paths.register, {
+      email: emails[i],
+      password: PASSWORD,
+    });
+    if (reply.status !== 201) {
+      throw new Error(`${server.name}: seeding failed with ${reply.status}`);
+    }
+  });
+  server.emails = emails;
+  const pairs = await inBatches(16, 8, async (i) => {
+    const reply = await post(server, server.paths.login, { email: emails[i], password: PASSWORD });
+    return reply.body;
+  });
+  server.accessTokens = pairs.map((p) => p.accessToken);
+  server.refreshTokens = [];
+}
+
+async function refreshTokens(server, count) {
+  while (server.refreshTokens.length < count) {
+    const i = server.refreshTokens.length;
+    const reply = await post(server, server.paths.login, {
+      email: server.emails[i % server.emails.length],
+      password: PASSWORD,
+    });
+    server.refreshTokens.push(reply.body.refreshToken);
+  }
+}
+
+// ---------- scenarios ----------
+
+let registrations = 0;
+
+const SCENARIOS = {
+  me: {
+    label: 'GET /users/me (50 conns)',
+    connections: 50,
+    request: (server) => ({
+      method: 'GET',
+      path: server.paths.me,
+      setupRequest: (req, context) => {
+        context.n = (context.n ?? Math.floor(Math.random() * 1e6)) + 1;
+        req.headers = {
+          authorization: `Bearer ${server.accessTokens[context.n % server.accessTokens.length]}`,
+        };
+        return req;
+      },
+    }),
+    ok: 200,
+  },
+  login10: {
+    label: 'POST /auth/login (10 conns)',
+    connections: 10,
+    request: (server) => loginRequest(server),
+    ok: 200,
+  },
+  login100: {
+    label: 'POST /auth/login (100 conns)',
+    connections: 100,
+    request: (server) => loginRequest(server),
+    ok: 200,
+  },
+  refresh: {
+    label: 'POST /auth/refresh (20 conns)',
+    connections: 20,
+    before: (server) => refreshTokens(server, 20),
+    // Each request takes a live token from the pool and puts its successor back:
+    // every refresh is a real rotation (autocannon clears a connection's
+    // context between requests, so the pool is shared, not per connection).
+    request: (server) => ({
+      method: 'POST',
+      path: server.paths.refresh,
+      headers: { 'content-type': 'application/json' },
+      setupRequest: (req, context) => {
+        context.token = server.refreshTokens.shift();
+        req.body = JSON.stringify({ refreshToken: context.token });
+        return req;
+      },
+      onResponse: (status, body, context) => {
+        server.refreshTokens.push(status === 200 ? JSON.parse(body).refreshToken : context.token);
+      },
+    }),
+    ok: 200,
+  },
+  register: {
+    label: 'POST /auth/register (10 conns)',
+    connections: 10,
+    request: (server) => ({
+      method: 'POST',
+      path: server.paths.register,
+      headers: { 'content-type': 'application/json' },
+      setupRequest: (req) => {
+        registrations += 1;
+        req.body = JSON.stringify({
+          email: `reg.${process.pid}.${registrations}@example.com`,
+          password: PASSWORD,
+        });
+        return req;
+      },
+    }),
+    ok: 201,
+  },
+};
+
+function loginRequest(server) {
+  return {
+    method: 'POST',
+    path: server.paths.login,
+    headers: { 'content-type': 'application/json' },
+    setupRequest: (req) => {
+      req.body = JSON.stringify({
+        email: server.emails[Math.floor(Math.random() * server.emails.length)],
+        password: PASSWORD,
+      });
+      return req;
+    },
+  };
+}
+
+function load(server, scenario, duration = DURATION) {
+  return new Promise((resolveRun, reject) => {
+    autocannon(
+      {
+        url: server.base,
+        connections: scenario.connections,
+        duration,
+        requests: [scenario.request(server)],
+        // Requests still waiting when the time is up are not errors.
+        timeout: 30,
+      },
+      (error, result) => (error ? reject(error) : resolveRun(result)),
+    );
+  });
+}
+
+/** Runs `work` while sampling the server's RSS; returns its result and the peak. */
+async function sampled(server, work) {
+  let peak = rssMiB(server.proc.child.pid);
+  const timer = setInterval(() => (peak = Math.max(peak, rssMiB(server.proc.child.pid))), 100);
+  try {
+    return { result: await work(), peakRss: peak };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+function figures(result, ok, peakRss) {
+  const unexpected = result.non2xx + result.errors + result.timeouts;
+  const wrongStatus = Object.entries(result.statusCodeStats ?? {})
+    .filter(([code]) => Number(code) !== ok)
+    .reduce((sum, [, stats]) => sum + stats.count, 0);
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: Math.max(unexpected, wrongStatus),
+    peakRss,
+  };
+}
+
+async function runScenario(server, key) {
+  const scenario = SCENARIOS[key];
+  await scenario.before?.(server);
+  const { result, peakRss } = await sampled(server, () => load(server, scenario));
+  return figures(result, scenario.ok, peakRss);
+}
+
+/** GET /users/me at 10 connections while 100 connections sign in. */
+async function runStorm(server) {
+  const meDuringStorm = { ...SCENARIOS.me, connections: 10 };
+  const { result, peakRss } = await sampled(server, async () => {
+    const storm = load(server, SCENARIOS.login100);
+    await sleep(1000); // let the hashing pool fill first
+    const me = await load(server, meDuringStorm, Math.max(2, DURATION - 2));
+    await storm;
+    return me;
+  });
+  return figures(result, 200, peakRss);
+}
+
+// ---------- report ----------
+
+const KEYS = ['me', 'login10', 'login100', 'refresh', 'register', 'storm'];
+const LABELS = {
+  ...Object.fromEntries(Object.entries(SCENARIOS).map(([k, s]) => [k, s.label])),
+  storm: 'GET /users/me during a sign-in storm',
+};
+
+function summarize(runs) {
+  const out = {};
+  for (const key of KEYS) {
+    const rounds = runs.filter((r) => r.key === key);
+    if (!rounds.length) {
+      continue;
+    }
+    const pick = (name, field) => median(rounds.map((r) => r[name][field]));
+    const sum = (name, field) => rounds.reduce((s, r) => s + r[name][field], 0);
+    const max = (name, field) => Math.max(...rounds.map((r) => r[name][field]));
+    out[key] = {};
+    for (const name of Object.keys(rounds[0])) {
+      if (name === 'key' || name === 'round') {
+        continue;
+      }
+      out[key][name] = {
+        rps: pick(name, 'rps'),
+        p50: pick(name, 'p50'),
+        p99: pick(name, 'p99'),
+        errors: sum(name, 'errors'),
+        peakRss: max(name, 'peakRss'),
+      };
+    }
+  }
+  return out;
+}
+
+const fmt = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+
+function table(summary, left, right) {
+  const lines = [];
+  lines.push(
+    `| scenario | ${left} req/s | ${right} req/s | ratio | ${left} p50 / p99 ms | ${right} p50 / p99 ms | p99 ratio | errors | ${left} peak RSS MiB |`,
+  );
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const key of KEYS) {
+    const row = summary[key];
+    if (!row?.[left] || !row?.[right]) {
+      continue;
+    }
+    const a = row[left];
+    const b = row[right];
+    lines.push(
+      `| ${LABELS[key]} | ${fmt(a.rps)} | ${fmt(b.rps)} | ${fmt(a.rps / b.rps, 2)} | ${a.p50} / ${a.p99} | ${b.p50} / ${b.p99} | ${fmt(a.p99 / b.p99, 2)} | ${a.errors} / ${b.errors} | ${fmt(a.peakRss, 0)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function targets(summary, readyMs) {
+  const s = summary;
+  const ratio = (key, f) => s[key].service[f] / s[key].yardstick[f];
+  const allErrors = KEYS.reduce((n, k) => n + (s[k]?.service.errors ?? 0), 0);
+  const peak = Math.max(...KEYS.map((k) => s[k]?.service.peakRss ?? 0));
+  return [
+    ['GET /users/me req/s ≥ 0.6 × yardstick', ratio('me', 'rps'), (v) => v >= 0.6, 2],
+    ['GET /users/me p99 ≤ 2 × yardstick', ratio('me', 'p99'), (v) => v <= 2, 2],
+    ['sign-in req/s ≥ 0.9 × yardstick (10 conns)', ratio('login10', 'rps'), (v) => v >= 0.9, 2],
+    ['sign-in req/s ≥ 0.9 × yardstick (100 conns)', ratio('login100', 'rps'), (v) => v >= 0.9, 2],
+    ['refresh req/s ≥ 0.5 × yardstick', ratio('refresh', 'rps'), (v) => v >= 0.5, 2],
+    ['GET /users/me p99 < 50 ms during a sign-in storm', s.storm.service.p99, (v) => v < 50, 0],
+    ['no errors', allErrors, (v) => v === 0, 0],
+    ['peak RSS < 300 MB', peak * 1.048576, (v) => v < 300, 0],
+    ['ready within 1.5 s of start on PostgreSQL', readyMs / 1000, (v) => v <= 1.5, 2],
+  ].map(([name, value, pass, digits]) => ({
+    name,
+    value: Number(fmt(value, digits)),
+    met: pass(value),
+  }));
+}
+
+function chart(summary, checks) {
+  // Ratio of service to yardstick per scenario (req/s), with the target marked.
+  const bars = [
+    ['me', 'GET /users/me', 0.6],
+    ['login10', 'sign-in ×10', 0.9],
+    ['login100', 'sign-in ×100', 0.9],
+    ['refresh', 'refresh ×20', 0.5],
+    ['register', 'register ×10', null],
+  ].filter(([key]) => summary[key]);
+  const width = 640;
+  const rowH = 44;
+  const height = 70 + bars.length * rowH + 40;
+  const x0 = 150;
+  const scale = (width - x0 - 40) / 1.25;
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="system-ui, sans-serif" font-size="13">`,
+    `<rect width="100%" height="100%" fill="#fff"/>`,
+    `<text x="16" y="26" font-size="16" font-weight="700">Service ÷ yardstick, req/s (medians of ${ROUNDS} rounds)</text>`,
+    `<text x="16" y="46" fill="#5b6477">bar: ratio · tick: target · 1.0 = bare Node doing the same work</text>`,
+  ];
+  for (const [tick] of [[0], [0.5], [1]]) {
+    const x = x0 + tick * scale;
+    parts.push(`<line x1="${x}" y1="58" x2="${x}" y2="${height - 30}" stroke="#d5d9e0"/>`);
+    parts.push(
+      `<text x="${x}" y="${height - 14}" text-anchor="middle" fill="#5b6477">${tick.toFixed(1)}</text>`,
+    );
+  }
+  bars.forEach(([key, label, target], i) => {
+    const y = 66 + i * rowH;
+    const value = summary[key].service.rps / summary[key].yardstick.rps;
+    const met = target === null || value >= target;
+    parts.push(`<text x="${x0 - 10}" y="${y + 19}" text-anchor="end">${label}</text>`);
+    parts.push(
+      `<rect x="${x0}" y="${y + 4}" width="${Math.max(1, Math.min(1.25, value) * scale)}" height="22" fill="${met ? '#2453c4' : '#b3261e'}"/>`,
+    );
+    parts.push(
+      `<text x="${x0 + Math.min(1.25, value) * scale + 6}" y="${y + 19}">${value.toFixed(2)}</text>`,
+    );
+    if (target !== null) {
+      const x = x0 + target * scale;
+      parts.push(
+        `<line x1="${x}" y1="${y}" x2="${x}" y2="${y + 30}" stroke="#1d2330" stroke-width="2"/>`,
+      );
+    }
+  });
+  const failed = checks.filter((c) => !c.met).length;
+  parts.push(
+    `<text x="${width - 16}" y="26" text-anchor="end" fill="${failed ? '#b3261e' : '#1e6b34'}">${failed ? `${failed} target(s) missed` : 'every target met'}</text>`,
+  );
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+// ---------- main ----------
+
+async function main() {
+  if (!YARDSTICK_DIR) {
+    throw new Error(
+      'the yardstick (../shared/bench/baseline/server.mjs) was not found; set YARDSTICK_DIR',
+    );
+  }
+  if (!existsSync(join(ROOT, 'dist', 'src', 'main.js'))) {
+    throw new Error('dist/ is missing: run `npm run build` (npm run bench does)');
+  }
+  mkdirSync(RESULTS, { recursive: true });
+  // The yardstick runs from a copy inside the repository, so it finds this
+  // project's node_modules (argon2 0.44 and pg, the versions it names).
+  const yardstickFile = join(RESULTS, 'yardstick.mjs');
+  copyFileSync(join(YARDSTICK_DIR, 'server.mjs'), yardstickFile);
+
+  const tag = Date.now().toString(36);
+  const serviceDb = `bench_service_${tag}`;
+  const yardstickDb = `bench_yardstick_${tag}`;
+  const serviceUrl = await createDatabase(serviceDb);
+  const yardstickUrl = await createDatabase(yardstickDb);
+  const servicePort = await freePort();
+  const yardstickPort = await freePort();
+  const serviceEnv = {
+    NODE_ENV: 'development',
+    DATABASE_URL: serviceUrl,
+    PORT: String(servicePort),
+    RATE_LIMIT: 'off',
+    LOG_LEVEL: 'warn',
+    JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0123456789',
+    DATA_DIR: join(tmpdir(), `auth-bench-${tag}`),
+  };
+  let ours;
+  let theirs;
+  let embedded;
+  const report = { date: new Date().toISOString(), rounds: ROUNDS, durationSeconds: DURATION };
+  try {
+    console.log(
+      `service: node dist/src/main.js on ${serviceDb}; yardstick: ${YARDSTICK_DIR} on ${yardstickDb}`,
+    );
+    ours = await startProcess(
+      'service',
+      ['dist/src/main.js'],
+      serviceEnv,
+      `http://127.0.0.1:${servicePort}/health/ready`,
+    );
+    const freshReadyMs = ours.readyMs;
+    await stopProcess(ours);
+    ours = await startProcess(
+      'service',
+      ['dist/src/main.js'],
+      serviceEnv,
+      `http://127.0.0.1:${servicePort}/health/ready`,
+    );
+    report.readyMs = { freshDatabase: Math.round(freshReadyMs), restart: Math.round(ours.readyMs) };
+    console.log(
+      `ready: ${report.readyMs.freshDatabase} ms on a fresh database (migrations included), ${report.readyMs.restart} ms on restart`,
+    );
+    theirs = await startYardstick(yardstickFile, yardstickUrl, yardstickPort);
+    const servers = {
+      service: service(`http://127.0.0.1:${servicePort}`, ours),
+      yardstick: yardstick(`http://127.0.0.1:${yardstickPort}`, theirs),
+    };
+    await seed(servers.service, `s${tag}`);
+    await seed(servers.yardstick, `y${tag}`);
+
+    const runs = [];
+    for (let round = 1; round <= ROUNDS; round += 1) {
+      const order = round % 2 ? ['service', 'yardstick'] : ['yardstick', 'service'];
+      for (const key of KEYS) {
+        const row = { key, round };
+        for (const name of order) {
+          row[name] =
+            key === 'storm' ? await runStorm(servers[name]) : await runScenario(servers[name], key);
+          await sleep(500);
+        }
+        runs.push(row);
+        console.log(
+          `round ${round} ${LABELS[key]}: service ${fmt(row.service.rps)} req/s p99 ${row.service.p99} ms, yardstick ${fmt(row.yardstick.rps)} req/s p99 ${row.yardstick.p99} ms`,
+        );
+      }
+    }
+    const summary = summarize(runs);
+    const checks = targets(summary, report.readyMs.restart);
+    report.postgres = { runs, summary, targets: checks };
+
+    await stopProcess(ours);
+    ours = null;
+    if (process.env.BENCH_EMBEDDED !== 'off') {
+      const dataDir = join(tmpdir(), `auth-bench-embedded-${tag}`);
+      const embeddedEnv = { ...serviceEnv, DATA_DIR: dataDir };
+      delete embeddedEnv.DATABASE_URL;
+      embedded = await startProcess(
+        'service (embedded)',
+        ['dist/src/main.js'],
+        embeddedEnv,
+        `http://127.0.0.1:${servicePort}/health/ready`,
+      );
+      const server = service(`http://127.0.0.1:${servicePort}`, embedded);
+      await seed(server, `e${tag}`);
+      const rows = [];
+      for (const key of KEYS) {
+        const row = {
+          key,
+          round: 1,
+          embedded: key === 'storm' ? await runStorm(server) : await runScenario(server, key),
+          yardstick: summary[key].yardstick,
+        };
+        rows.push(row);
+      }
+      report.embedded = {
+        readyMs: Math.round(embedded.readyMs),
+        summary: summarize(rows.map((r) => ({ ...r, yardstick: r.yardstick }))),
+      };
+      await stopProcess(embedded);
+      embedded = null;
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+
+    console.log(
+      `\n## PostgreSQL: service vs yardstick (medians of ${ROUNDS} rounds of ${DURATION} s)\n`,
+    );
+    console.log(table(summary, 'service', 'yardstick'));
+    if (report.embedded) {
+      console.log(
+        `\n## Embedded store (PGlite, one connection), one round, against the PostgreSQL yardstick\n`,
+      );
+      console.log(table(report.embedded.summary, 'embedded', 'yardstick'));
+    }
+    console.log('\n## Targets\n');
+    for (const check of checks) {
+      console.log(`${check.met ? 'met   ' : 'MISSED'}  ${check.name}: ${check.value}`);
+    }
+    writeFileSync(join(RESULTS, 'latest.json'), JSON.stringify(report, null, 2));
+    writeFileSync(join(RESULTS, 'chart.svg'), chart(summary, checks));
+    console.log(
+      `\nwrote ${join('bench', 'results', 'latest.json')} and ${join('bench', 'results', 'chart.svg')}`,
+    );
+    process.exitCode = checks.every((c) => c.met) ? 0 : 1;
+  } finally {
+    await stopProcess(ours);
+    await stopProcess(theirs);
+    await stopProcess(embedded);
+    await dropDatabase(serviceDb).catch(() => undefined);
+    await dropDatabase(yardstickDb).catch(() => undefined);
+    rmSync(serviceEnv.DATA_DIR, { recursive: true, force: true });
+  }
+}
+
+/** The yardstick has no health route: any answer (a 404) means it is up. */
+async function startYardstick(file, url, port) {
+  const started = performance.now();
+  const child = spawn(process.execPath, [file], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, DATABASE_URL: url, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (c) => (output += c));
+  child.stderr.on('data', (c) => (output += c));
+  for (;;) {
+    if (child.exitCode !== null) {
+      throw new Error(`the yardstick exited:\n${output}`);
+    }
+    try {
+      await fetch(`http://127.0.0.1:${port}/nope`);
+      return { child, readyMs: performance.now() - started, output: () => output };
+    } catch {
+      await sleep(20);
+    }
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 2;
+});
