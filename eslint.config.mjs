@@ -10,6 +10,8 @@ export default tseslint.config(
       'node_modules/',
       'data/',
       'coverage/',
+      'bench/results/',
+      'test-results/',
       'eslint.config.mjs',
       'jest.config.js',
     ],

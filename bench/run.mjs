@@ -205,11 +205,9 @@ const SCENARIOS = {
     request: (server) => ({
       method: 'GET',
       path: server.paths.me,
-      setupRequest: (req, context) => {
-        context.n = (context.n ?? Math.floor(Math.random() * 1e6)) + 1;
-        req.headers = {
-          authorization: `Bearer ${server.accessTokens[context.n % server.accessTokens.length]}`,
-        };
+      setupRequest: (req) => {
+        const token = server.accessTokens[Math.floor(Math.random() * server.accessTokens.length)];
+        req.headers = { authorization: `Bearer ${token}` };
         return req;
       },
     }),
