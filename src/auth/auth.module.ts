@@ -21,7 +21,7 @@ import { SessionEntity } from './session.entity';
 import { SessionsRepository } from './sessions.repository';
 import { JwtStrategy } from './strategies/jwt.strategy';
 import { LocalStrategy } from './strategies/local.strategy';
-import { TokensService } from './tokens.service';
+import { secretKeyOnce, TokensService } from './tokens.service';
 
 @Module({
   imports: [
@@ -33,7 +33,10 @@ import { TokensService } from './tokens.service';
     JwtModule.registerAsync({
       inject: [appConfig.KEY],
       useFactory: (config: AppConfig) => ({
-        secret: config.jwt.secret,
+        // A KeyObject made once: given a string, jsonwebtoken first tries to
+        // parse it as a PEM public key on every call, and that failure cost a
+        // third of a profile read's CPU.
+        secretOrKeyProvider: secretKeyOnce(config.jwt.secret),
         signOptions: {
           algorithm: 'HS256',
           expiresIn: config.jwt.accessTtl,

@@ -170,6 +170,17 @@ export class AuthService {
    * the whole session.
    */
   async refresh(refreshToken: string, client: ClientInfo): Promise<TokenPairDto> {
+    // The common case, a live token: one statement.
+    const successorOfLive = this.tokens.successorOf(refreshToken);
+    const fast = await this.sessions.rotateLive(
+      this.tokens.hash(refreshToken),
+      this.tokens.hash(successorOfLive),
+      new Date(),
+    );
+    if (fast) {
+      return this.tokenPair(fast.user, fast.sessionId, successorOfLive);
+    }
+    // Otherwise, under the session's lock: the grace window, reuse detection, or a refusal.
     const outcome = await this.sessions.transaction(async (tx): Promise<RefreshOutcome> => {
       const now = new Date();
       const found = await tx.lockByRefreshTokenHash(this.tokens.hash(refreshToken));

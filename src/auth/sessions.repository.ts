@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectEntityManager } from '@nestjs/typeorm';
 import { EntityManager, IsNull, MoreThan } from 'typeorm';
 import type { ClientInfo } from '../common/decorators/client-info.decorator';
-import { UserEntity } from '../users/user.entity';
+import { type Role, UserEntity } from '../users/user.entity';
 import { RefreshTokenEntity } from './refresh-token.entity';
 import { SessionEntity } from './session.entity';
 
@@ -19,6 +19,71 @@ export interface LockedRefreshToken {
  * a rotation chain run inside `transaction`, which hands out a repository
  * bound to one database transaction.
  */
+const SESSION_USER_SQL = `
+  SELECT u.id, u.email, u.username, u.full_name, u.image_url, u.email_verified, u.roles,
+         u.disabled, u.created_at, u.updated_at
+  FROM sessions s JOIN users u ON u.id = s.user_id
+  WHERE s.id = $1 AND u.id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()
+    AND u.disabled = false`;
+
+interface SessionUserRow {
+  id: string;
+  email: string | null;
+  username: string | null;
+  full_name: string | null;
+  image_url: string | null;
+  email_verified: boolean;
+  roles: Role[];
+  disabled: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/**
+ * One statement, so one round trip and one commit: spend the presented token
+ * if it is live and its session and user are too, add its successor, touch the
+ * session, and return the user. The UPDATE is a compare-and-set on the token's
+ * row: of concurrent presentations exactly one matches `spent_at IS NULL`.
+ */
+const ROTATE_LIVE_SQL = `
+  WITH spent AS (
+    UPDATE refresh_tokens rt SET spent_at = $3
+    FROM sessions s, users u
+    WHERE rt.token_hash = $1 AND rt.spent_at IS NULL
+      AND s.id = rt.session_id AND s.revoked_at IS NULL AND s.expires_at > now()
+      AND u.id = s.user_id AND u.disabled = false
+    RETURNING rt.session_id, rt.generation, s.user_id
+  ), touched AS (
+    UPDATE sessions SET last_used_at = $3
+    FROM spent WHERE sessions.id = spent.session_id
+    RETURNING sessions.id
+  ), successor AS (
+    INSERT INTO refresh_tokens (session_id, token_hash, generation)
+    SELECT session_id, $2, generation + 1 FROM spent
+    RETURNING session_id
+  )
+  SELECT u.id, u.email, u.username, u.full_name, u.image_url, u.email_verified, u.roles,
+         u.disabled, u.created_at, u.updated_at, successor.session_id
+  FROM spent
+  JOIN successor ON successor.session_id = spent.session_id
+  JOIN touched ON touched.id = spent.session_id
+  JOIN users u ON u.id = spent.user_id`;
+
+function userFromRow(row: SessionUserRow): UserEntity {
+  const user = new UserEntity();
+  user.id = row.id;
+  user.email = row.email;
+  user.username = row.username;
+  user.fullName = row.full_name;
+  user.imageUrl = row.image_url;
+  user.emailVerified = row.email_verified;
+  user.roles = row.roles;
+  user.disabled = row.disabled;
+  user.createdAt = row.created_at;
+  user.updatedAt = row.updated_at;
+  return user;
+}
+
 @Injectable()
 export class SessionsRepository {
   constructor(@InjectEntityManager() private readonly manager: EntityManager) {}
@@ -61,13 +126,30 @@ export class SessionsRepository {
    * The user a still-valid session belongs to, in one round trip: null when the
    * session is revoked or expired, or the user is disabled or gone.
    */
-  findActiveSessionUser(sessionId: string, userId: string): Promise<UserEntity | null> {
-    return this.manager
-      .createQueryBuilder(UserEntity, 'u')
-      .innerJoin(SessionEntity, 's', 's.user_id = u.id')
-      .where('s.id = :sessionId AND u.id = :userId', { sessionId, userId })
-      .andWhere('s.revoked_at IS NULL AND s.expires_at > now() AND u.disabled = false')
-      .getOne();
+  /**
+   * The user of a live session, checked on every authenticated request: one
+   * round trip, plain SQL (no query builder or entity hydration on the hot path).
+   */
+  async findActiveSessionUser(sessionId: string, userId: string): Promise<UserEntity | null> {
+    const rows: SessionUserRow[] = await this.manager.query(SESSION_USER_SQL, [sessionId, userId]);
+    return rows[0] ? userFromRow(rows[0]) : null;
+  }
+
+  /**
+   * The common refresh (a live token of a live session), in one statement;
+   * null when that is not the case: the token is unknown or spent, or its
+   * session ended, which the caller's locked path sorts out.
+   */
+  async rotateLive(
+    tokenHash: string,
+    successorHash: string,
+    at: Date,
+  ): Promise<{ sessionId: string; user: UserEntity } | null> {
+    const rows: Array<SessionUserRow & { session_id: string }> = await this.manager.query(
+      ROTATE_LIVE_SQL,
+      [tokenHash, successorHash, at],
+    );
+    return rows[0] ? { sessionId: rows[0].session_id, user: userFromRow(rows[0]) } : null;
   }
 
   async lockByRefreshTokenHash(tokenHash: string): Promise<LockedRefreshToken | null> {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import {
   createHash,
   createHmac,
@@ -29,6 +30,12 @@ export interface AccessTokenClaims {
  * server-side HMAC key, so a retry within the grace window can be answered
  * with the very same successor without ever storing a token in plaintext.
  */
+/** The HS256 signing key as a KeyObject, made once (jsonwebtoken re-parses a string key on every call). */
+export function secretKeyOnce(secret: string): () => KeyObject {
+  const key = createSecretKey(Buffer.from(secret, 'utf8'));
+  return () => key;
+}
+
 @Injectable()
 export class TokensService {
   private readonly chainKey: Buffer;

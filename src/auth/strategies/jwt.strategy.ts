@@ -4,7 +4,7 @@ import { ExtractJwt, Strategy } from 'passport-jwt';
 import type { AuthPrincipal } from '../../common/auth-principal';
 import { type AppConfig, InjectAppConfig } from '../../config/configuration';
 import { SessionsRepository } from '../sessions.repository';
-import { ACCESS_TOKEN_TYPE, AccessTokenClaims } from '../tokens.service';
+import { ACCESS_TOKEN_TYPE, AccessTokenClaims, secretKeyOnce } from '../tokens.service';
 
 /** Reads the JOSE header without trusting it: used only to refuse tokens that are not access tokens. */
 function headerType(rawJwt: string): unknown {
@@ -29,6 +29,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     @InjectAppConfig() config: AppConfig,
     private readonly sessions: SessionsRepository,
   ) {
+    const secretKey = secretKeyOnce(config.jwt.secret)();
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
       ignoreExpiration: false,
@@ -39,13 +40,14 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       secretOrKeyProvider: (
         _request: unknown,
         rawJwt: string,
-        done: (error: Error | null, secret?: string) => void,
+        done: (error: Error | null, secret?: string | Buffer) => void,
       ) => {
         if (headerType(rawJwt) !== ACCESS_TOKEN_TYPE) {
           done(new Error('not an access token'));
           return;
         }
-        done(null, config.jwt.secret);
+        // A KeyObject, made once (passport-jwt hands it to jsonwebtoken as it is).
+        done(null, secretKey as unknown as Buffer);
       },
     });
   }
