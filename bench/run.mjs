@@ -515,6 +515,12 @@ async function main() {
     LOG_LEVEL: 'warn',
     JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0123456789',
     DATA_DIR: join(tmpdir(), `auth-bench-${tag}`),
+    // BENCH_SVC_X=v sets the service's X (for trying a setting, e.g. BENCH_SVC_HASH_CONCURRENCY=3).
+    ...Object.fromEntries(
+      Object.entries(process.env)
+        .filter(([name]) => name.startsWith('BENCH_SVC_'))
+        .map(([name, value]) => [name.slice('BENCH_SVC_'.length), value]),
+    ),
   };
   let ours;
   let theirs;

@@ -39,6 +39,15 @@ interface SessionUserRow {
   updated_at: Date;
 }
 
+const CREATE_SESSION_SQL = `
+  WITH s AS (
+    INSERT INTO sessions (user_id, ip, user_agent, expires_at) VALUES ($1, $2, $3, $4)
+    RETURNING id
+  ), first_token AS (
+    INSERT INTO refresh_tokens (session_id, token_hash, generation) SELECT id, $5, 0 FROM s
+  )
+  SELECT id FROM s`;
+
 /**
  * One statement, so one round trip and one commit: spend the presented token
  * if it is live and its session and user are too, add its successor, touch the
@@ -98,28 +107,21 @@ export class SessionsRepository {
   }
 
   /** A new session and the first token of its chain. */
+  /** A new session and its first refresh token, in one statement (one round trip, one commit). */
   async create(
     userId: string,
     client: ClientInfo,
     expiresAt: Date,
     refreshTokenHash: string,
-  ): Promise<SessionEntity> {
-    return this.manager.transaction(async (manager) => {
-      const session = await manager.save(
-        manager.create(SessionEntity, {
-          userId,
-          ip: client.ip,
-          userAgent: client.userAgent,
-          expiresAt,
-        }),
-      );
-      await manager.insert(RefreshTokenEntity, {
-        sessionId: session.id,
-        tokenHash: refreshTokenHash,
-        generation: 0,
-      });
-      return session;
-    });
+  ): Promise<{ id: string }> {
+    const rows: Array<{ id: string }> = await this.manager.query(CREATE_SESSION_SQL, [
+      userId,
+      client.ip,
+      client.userAgent,
+      expiresAt,
+      refreshTokenHash,
+    ]);
+    return { id: rows[0].id };
   }
 
   /**
