@@ -66,8 +66,11 @@ async function freePort() {
   });
 }
 
-/** Starts a server process; resolves once `readyPath` answers 200, with the time that took. */
-async function startProcess(name, args, env, readyUrl) {
+/**
+ * Starts a server process; resolves once `readyUrl` answers as `isReady`
+ * wants (200, by default), with the time that took.
+ */
+async function startProcess(name, args, env, readyUrl, isReady = (reply) => reply.ok) {
   const started = performance.now();
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
@@ -82,7 +85,7 @@ async function startProcess(name, args, env, readyUrl) {
       throw new Error(`${name} exited while starting:\n${output}`);
     }
     try {
-      if ((await fetch(readyUrl)).ok) {
+      if (isReady(await fetch(readyUrl))) {
         break;
       }
     } catch {
@@ -552,7 +555,14 @@ async function main() {
     console.log(
       `ready: ${report.readyMs.freshDatabase} ms on a fresh database (migrations included), ${report.readyMs.restart} ms on restart`,
     );
-    theirs = await startYardstick(yardstickFile, yardstickUrl, yardstickPort);
+    // The yardstick has no health route: any answer (a 404) means it is up.
+    theirs = await startProcess(
+      'yardstick',
+      [yardstickFile],
+      { DATABASE_URL: yardstickUrl, PORT: String(yardstickPort) },
+      `http://127.0.0.1:${yardstickPort}/nope`,
+      () => true,
+    );
     const servers = {
       service: service(`http://127.0.0.1:${servicePort}`, ours),
       yardstick: yardstick(`http://127.0.0.1:${yardstickPort}`, theirs),
@@ -640,30 +650,6 @@ async function main() {
     await dropDatabase(serviceDb).catch(() => undefined);
     await dropDatabase(yardstickDb).catch(() => undefined);
     rmSync(serviceEnv.DATA_DIR, { recursive: true, force: true });
-  }
-}
-
-/** The yardstick has no health route: any answer (a 404) means it is up. */
-async function startYardstick(file, url, port) {
-  const started = performance.now();
-  const child = spawn(process.execPath, [file], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, DATABASE_URL: url, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (c) => (output += c));
-  child.stderr.on('data', (c) => (output += c));
-  for (;;) {
-    if (child.exitCode !== null) {
-      throw new Error(`the yardstick exited:\n${output}`);
-    }
-    try {
-      await fetch(`http://127.0.0.1:${port}/nope`);
-      return { child, readyMs: performance.now() - started, output: () => output };
-    } catch {
-      await sleep(20);
-    }
   }
 }
 

@@ -1,7 +1,5 @@
-import { ChildProcess } from 'node:child_process';
 import { newUser } from './support/factories';
-import { freePort, spawnService, waitUntilReady } from './support/service-process';
-import { createStore, TestStore } from './support/test-app';
+import { useRealService } from './support/service-process';
 
 interface LogLine {
   level: number;
@@ -13,27 +11,15 @@ interface LogLine {
 }
 
 describe('Structured logs (e2e, the real entry point)', () => {
-  let store: TestStore;
-  let child: ChildProcess | undefined;
-
-  afterAll(async () => {
-    child?.kill('SIGKILL');
-    await store?.drop();
-  });
+  const real = useRealService();
 
   it('should write JSON lines with the request id of X-Request-Id, and never a password, token or Authorization header', async () => {
-    store = await createStore();
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const service = spawnService({
+    const service = await real.start({
       LOG_LEVEL: 'info',
-      PORT: String(port),
       JWT_SECRET: 'logging-test-secret-logging-test-secret-012345',
       // MAIL_URL unset: mails go to the log, the one place a code or link may appear.
-      ...store.env,
     });
-    child = service.child;
-    await waitUntilReady(base, child, service.output);
+    const { base, child } = service;
 
     const ids = new Map<string, string>();
     const call = async (method: string, path: string, body?: unknown, token?: string) => {

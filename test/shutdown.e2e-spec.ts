@@ -1,35 +1,19 @@
-import { ChildProcess } from 'node:child_process';
 import { newUser, PASSWORD } from './support/factories';
-import { freePort, spawnService, waitUntilReady } from './support/service-process';
-import { createStore, TestStore } from './support/test-app';
+import { useRealService } from './support/service-process';
 
 describe('Graceful shutdown (e2e)', () => {
-  let store: TestStore;
-  let child: ChildProcess | undefined;
-
-  afterAll(async () => {
-    child?.kill('SIGKILL');
-    await store?.drop();
-  });
+  const real = useRealService();
 
   it('should finish in-flight sign-ins on SIGTERM, refuse new connections, and exit 0', async () => {
-    store = await createStore();
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
     // The real entry point, as `npm start` runs it (transpiled on the fly).
-    const service = spawnService({
+    const { base, child, output, exited } = await real.start({
       LOG_LEVEL: 'info',
-      PORT: String(port),
       JWT_SECRET: 'shutdown-test-secret-shutdown-test-secret-0123',
       RATE_LIMIT: 'off',
       // Slow sign-ins (about 0.1-0.2 s of hashing each), so they are still running at SIGTERM.
       ARGON2_TIME_COST: '12',
       SHUTDOWN_TIMEOUT_SECONDS: '20',
-      ...store.env,
     });
-    child = service.child;
-    const { output, exited } = service;
-    await waitUntilReady(base, child, output);
 
     const body = newUser();
     const post = (path: string, payload: unknown) =>

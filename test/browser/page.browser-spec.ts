@@ -1,5 +1,4 @@
 /// <reference lib="dom" />
-import { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -11,8 +10,7 @@ import {
   type Page,
 } from 'playwright-core';
 import { codeIn, resetLinkIn, SmtpSink } from '../support/smtp-sink';
-import { freePort, spawnService, waitUntilReady } from '../support/service-process';
-import { createStore, type TestStore } from '../support/test-app';
+import { useRealService } from '../support/service-process';
 
 /**
  * The web page in Debian's Chromium, driven by playwright-core, against the
@@ -25,8 +23,7 @@ const STRONG = 'violet tractor harbour 42';
 const STRONGER = 'amber lantern quietly 77';
 const THIRD = 'copper meadow whistle 19';
 
-let store: TestStore;
-let service: ChildProcess | undefined;
+const real = useRealService();
 let sink: SmtpSink;
 let pictures: Server;
 let pictureUrl: string;
@@ -47,14 +44,8 @@ beforeAll(async () => {
   const address = pictures.address();
   pictureUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/ada.svg`;
 
-  store = await createStore();
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  const spawned = spawnService(
+  ({ base } = await real.start(
     {
-      ...store.env,
-      PORT: String(port),
-      PUBLIC_URL: base,
       MAIL_URL: sink.url,
       JWT_SECRET: 'browser-test-secret-browser-test-secret-01234',
       // Short-lived access tokens, so the page's refresh ahead of expiry shows within the test.
@@ -62,9 +53,7 @@ beforeAll(async () => {
       LOG_LEVEL: 'warn',
     },
     { built: true },
-  );
-  service = spawned.child;
-  await waitUntilReady(base, spawned.child, spawned.output);
+  ));
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -82,12 +71,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  service?.kill('SIGTERM');
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  service?.kill('SIGKILL');
   await sink?.close();
   await new Promise((resolve) => pictures?.close(resolve));
-  await store?.drop();
 });
 
 /**

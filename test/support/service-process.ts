@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { createStore, type TestStore } from './test-app';
 
 /** A TCP port that was free a moment ago (nothing listens on it now). */
 export function freePort(): Promise<number> {
@@ -72,4 +73,37 @@ export async function waitUntilReady(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`the service did not become ready:\n${output()}`);
+}
+
+/**
+ * The real entry point on a fresh store of its own, for one describe block:
+ * `start(env)` spawns it on a free port (PUBLIC_URL pointing there) and waits
+ * until it is ready; afterAll
+ * kills it if it still runs and drops the store.
+ */
+export function useRealService(): {
+  start: (
+    env: Record<string, string>,
+    options?: { built?: boolean },
+  ) => Promise<ServiceProcess & { base: string }>;
+} {
+  let store: TestStore | undefined;
+  let running: ServiceProcess | undefined;
+  afterAll(async () => {
+    running?.child.kill('SIGKILL');
+    await store?.drop();
+  });
+  return {
+    async start(env, options) {
+      store = await createStore();
+      const port = await freePort();
+      const base = `http://127.0.0.1:${port}`;
+      running = spawnService(
+        { PORT: String(port), PUBLIC_URL: base, ...store.env, ...env },
+        options,
+      );
+      await waitUntilReady(base, running.child, running.output);
+      return { ...running, base };
+    },
+  };
 }
