@@ -147,6 +147,30 @@ describe('Sessions and tokens (e2e)', () => {
       expect((await t.http.get('/api/v1/auth/sessions', user.accessToken)).body).toHaveLength(1);
     });
 
+    it('should move a session to the top of the list, with its last use, when it is refreshed', async () => {
+      const first = await signedInUser(t.http);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const second = await t.http.post('/api/v1/auth/login', {
+        email: first.email,
+        password: first.password,
+      });
+      const before = (await t.http.get('/api/v1/auth/sessions', first.accessToken)).body;
+      expect(before[0].current).toBe(false); // the newer sign-in was used last
+
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const refreshed = await t.http.post('/api/v1/auth/refresh', {
+        refreshToken: first.refreshToken,
+      });
+      expect(refreshed.status).toBe(200);
+      const after = (await t.http.get('/api/v1/auth/sessions', refreshed.body.accessToken)).body;
+      expect(after[0]).toEqual(expect.objectContaining({ current: true }));
+      const mine = before.find((s: { current: boolean }) => s.current);
+      expect(Date.parse(after[0].lastUsedAt)).toBeGreaterThan(Date.parse(mine.lastUsedAt));
+      expect(Date.parse(after[0].lastUsedAt)).toBeGreaterThan(Date.parse(after[1].lastUsedAt));
+      expect(after[1].id).not.toBe(after[0].id);
+      expect(second.status).toBe(200);
+    });
+
     it("should answer 404 for another user's session and 400 for a malformed id", async () => {
       const alice = await signedInUser(t.http);
       const bob = await signedInUser(t.http);

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectEntityManager } from '@nestjs/typeorm';
-import { EntityManager, IsNull, MoreThan } from 'typeorm';
+import { EntityManager, IsNull } from 'typeorm';
 import type { ClientInfo } from '../common/decorators/client-info.decorator';
 import { type Role, UserEntity } from '../users/user.entity';
 import { RefreshTokenEntity } from './refresh-token.entity';
@@ -39,6 +39,14 @@ interface SessionUserRow {
   updated_at: Date;
 }
 
+const LIST_ACTIVE_SQL = `
+  SELECT s.id, s.user_agent, s.ip, s.created_at,
+         GREATEST(s.last_used_at, rt.created_at) AS last_used
+  FROM sessions s
+  LEFT JOIN refresh_tokens rt ON rt.session_id = s.id AND rt.spent_at IS NULL
+  WHERE s.user_id = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
+  ORDER BY last_used DESC, s.created_at DESC`;
+
 const CREATE_SESSION_SQL = `
   WITH s AS (
     INSERT INTO sessions (user_id, ip, user_agent, expires_at) VALUES ($1, $2, $3, $4)
@@ -50,8 +58,8 @@ const CREATE_SESSION_SQL = `
 
 /**
  * One statement, so one round trip and one commit: spend the presented token
- * if it is live and its session and user are too, add its successor, touch the
- * session, and return the user. The UPDATE is a compare-and-set on the token's
+ * if it is live and its session and user are too, add its successor, and
+ * return the user. The UPDATE is a compare-and-set on the token's
  * row: of concurrent presentations exactly one matches `spent_at IS NULL`.
  */
 const ROTATE_LIVE_SQL = `
@@ -62,10 +70,6 @@ const ROTATE_LIVE_SQL = `
       AND s.id = rt.session_id AND s.revoked_at IS NULL AND s.expires_at > now()
       AND u.id = s.user_id AND u.disabled = false
     RETURNING rt.session_id, rt.generation, s.user_id
-  ), touched AS (
-    UPDATE sessions SET last_used_at = $3
-    FROM spent WHERE sessions.id = spent.session_id
-    RETURNING sessions.id
   ), successor AS (
     INSERT INTO refresh_tokens (session_id, token_hash, generation)
     SELECT session_id, $2, generation + 1 FROM spent
@@ -75,7 +79,6 @@ const ROTATE_LIVE_SQL = `
          u.disabled, u.created_at, u.updated_at, successor.session_id
   FROM spent
   JOIN successor ON successor.session_id = spent.session_id
-  JOIN touched ON touched.id = spent.session_id
   JOIN users u ON u.id = spent.user_id`;
 
 function userFromRow(row: SessionUserRow): UserEntity {
@@ -218,10 +221,29 @@ export class SessionsRepository {
     return result.affected ?? 0;
   }
 
-  listActive(userId: string): Promise<SessionEntity[]> {
-    return this.manager.find(SessionEntity, {
-      where: { userId, revokedAt: IsNull(), expiresAt: MoreThan(new Date()) },
-      order: { lastUsedAt: 'DESC', createdAt: 'DESC' },
+  /**
+   * A user's live sessions, most recently used first. A refresh does not write
+   * to its session row (one write fewer on the hottest write path): its last
+   * use is when its live refresh token was made, or the session's own
+   * `last_used_at` (sign-in, a retry within the grace window), whichever is later.
+   */
+  async listActive(userId: string): Promise<SessionEntity[]> {
+    const rows: Array<{
+      id: string;
+      user_agent: string | null;
+      ip: string | null;
+      created_at: Date;
+      last_used: Date;
+    }> = await this.manager.query(LIST_ACTIVE_SQL, [userId]);
+    return rows.map((row) => {
+      const session = new SessionEntity();
+      session.id = row.id;
+      session.userId = userId;
+      session.userAgent = row.user_agent;
+      session.ip = row.ip;
+      session.createdAt = row.created_at;
+      session.lastUsedAt = row.last_used;
+      return session;
     });
   }
 }
