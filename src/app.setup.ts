@@ -11,7 +11,7 @@ import { AppModule } from './app.module';
 import { API_PREFIX } from './common/api';
 import { ProblemDto } from './common/dto/problem.dto';
 import type { AppConfig, LogLevel } from './config/configuration';
-import { logRequest } from './logging/logging.module';
+import { inRequestLogContext, logRequest } from './logging/logging.module';
 import { requestIdGenerator } from './logging/request-id';
 
 export { API_PREFIX };
@@ -98,7 +98,7 @@ export async function configureApp(
   // Every answer names its request, as the log lines about it do.
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('X-Request-Id', request.id);
-    done();
+    inRequestLogContext(request.id, done);
   });
   // One line per finished request (health checks aside), 404s and Swagger UI included.
   fastify.addHook('onResponse', (request, reply, done) => {
