@@ -20,4 +20,6 @@ USER node
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:3000/health/ready').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
-CMD ["node", "dist/src/main.js"]
+# The old-generation cap keeps V8 from growing the heap far past the live
+# data (about 60 MB) under load: peak RSS about 265 MiB instead of 450-500.
+CMD ["node", "--max-old-space-size=192", "dist/src/main.js"]

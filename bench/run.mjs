@@ -21,6 +21,8 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const SERVER_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const PASSWORD = 'violet tractor harbour 42';
 const SEED_USERS = 64;
+// The service runs as `npm start` and the Dockerfile run it.
+const SERVICE_NODE_FLAGS = ['--max-old-space-size=192'];
 
 const YARDSTICK_DIR = [
   process.env.YARDSTICK_DIR,
@@ -531,11 +533,11 @@ async function main() {
   const report = { date: new Date().toISOString(), rounds: ROUNDS, durationSeconds: DURATION };
   try {
     console.log(
-      `service: node dist/src/main.js on ${serviceDb}; yardstick: ${YARDSTICK_DIR} on ${yardstickDb}`,
+      `service: node ${SERVICE_NODE_FLAGS.join(' ')} dist/src/main.js on ${serviceDb}; yardstick: ${YARDSTICK_DIR} on ${yardstickDb}`,
     );
     ours = await startProcess(
       'service',
-      ['dist/src/main.js'],
+      [...SERVICE_NODE_FLAGS, 'dist/src/main.js'],
       serviceEnv,
       `http://127.0.0.1:${servicePort}/health/ready`,
     );
@@ -547,7 +549,7 @@ async function main() {
       : [];
     ours = await startProcess(
       'service',
-      [...profile, 'dist/src/main.js'],
+      [...profile, ...SERVICE_NODE_FLAGS, 'dist/src/main.js'],
       serviceEnv,
       `http://127.0.0.1:${servicePort}/health/ready`,
     );
@@ -598,7 +600,7 @@ async function main() {
       delete embeddedEnv.DATABASE_URL;
       embedded = await startProcess(
         'service (embedded)',
-        ['dist/src/main.js'],
+        [...SERVICE_NODE_FLAGS, 'dist/src/main.js'],
         embeddedEnv,
         `http://127.0.0.1:${servicePort}/health/ready`,
       );
