@@ -90,7 +90,11 @@ export class AuthController {
   @Post('register')
   @ApiOperation({ summary: 'Create an account with email and password' })
   @ApiCreatedResponse({ type: UserResponseDto })
-  @ApiProblems([400, 'validation_failed', 'weak_password'], [409, 'email_taken', 'username_taken'])
+  @ApiProblems(
+    [400, 'validation_failed', 'weak_password'],
+    [409, 'email_taken', 'username_taken'],
+    [429, 'rate_limited'],
+  )
   async register(@Body() dto: RegisterDto, @Client() client: ClientInfo): Promise<UserResponseDto> {
     return toUserResponse(await this.auth.register(dto, client));
   }
@@ -100,7 +104,10 @@ export class AuthController {
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Confirm the email address with the mailed 6-digit code' })
   @ApiOkResponse({ type: UserResponseDto })
-  @ApiProblems([400, 'validation_failed', 'invalid_code'], [429, 'too_many_attempts'])
+  @ApiProblems(
+    [400, 'validation_failed', 'invalid_code'],
+    [429, 'too_many_attempts', 'rate_limited'],
+  )
   async verifyEmail(
     @Body() dto: VerifyEmailDto,
     @Client() client: ClientInfo,
@@ -167,7 +174,12 @@ export class AuthController {
   @ApiBody({ type: LoginDto })
   @ApiOkResponse({ type: TokenPairDto })
   @ApiRefreshCookie('the answer sets the cookie instead of returning `refreshToken`.')
-  @ApiProblems(400, [401, 'invalid_credentials'], [403, 'account_disabled', 'email_not_verified'])
+  @ApiProblems(
+    400,
+    [401, 'invalid_credentials'],
+    [403, 'account_disabled', 'email_not_verified'],
+    [429, 'rate_limited'],
+  )
   async login(
     @CurrentUser() user: UserEntity,
     @Client() client: ClientInfo,
@@ -191,6 +203,7 @@ export class AuthController {
   @ApiBody({ type: OAuthTokenRequestDto })
   @ApiOkResponse({ type: OAuthTokenResponseDto })
   @ApiBadRequestResponse({ type: OAuthErrorDto, description: 'RFC 6749 §5.2 error' })
+  @ApiProblems([429, 'rate_limited'])
   // The body is read by RFC 6749's rules (and answered in its error shape), not by the global pipe.
   token(
     @Body() body: Record<string, unknown>,
@@ -212,7 +225,7 @@ export class AuthController {
     'the token is read from the cookie (the body is `{}`), and its successor set in the cookie; a refused token clears it.',
   )
   @ApiOkResponse({ type: TokenPairDto })
-  @ApiProblems(400, [401, 'invalid_refresh_token', 'refresh_token_reused'])
+  @ApiProblems(400, [401, 'invalid_refresh_token', 'refresh_token_reused'], [429, 'rate_limited'])
   async refresh(
     @Body() dto: RefreshDto,
     @Client() client: ClientInfo,
@@ -313,7 +326,7 @@ export class AuthController {
   @NoStore()
   @ApiOperation({ summary: 'Create a secret-key account (no email, no password)' })
   @ApiCreatedResponse({ type: SecretAccountDto })
-  @ApiProblems(400, [409, 'username_taken'])
+  @ApiProblems(400, [409, 'username_taken'], [429, 'rate_limited'])
   registerWithSecret(@Body() dto: SecretRegisterDto): Promise<SecretAccountDto> {
     return this.auth.registerWithSecret(dto.username);
   }
@@ -324,7 +337,7 @@ export class AuthController {
   @NoStore()
   @ApiOperation({ summary: 'Sign in with a secret key' })
   @ApiOkResponse({ type: TokenPairDto })
-  @ApiProblems(400, [401, 'invalid_credentials'], [403, 'account_disabled'])
+  @ApiProblems(400, [401, 'invalid_credentials'], [403, 'account_disabled'], [429, 'rate_limited'])
   async loginWithSecret(
     @Body() dto: SecretLoginDto,
     @Client() client: ClientInfo,

@@ -171,9 +171,10 @@ export class AuthService {
    */
   async refresh(refreshToken: string, client: ClientInfo): Promise<TokenPairDto> {
     // The common case, a live token: one statement.
+    const tokenHash = this.tokens.hash(refreshToken);
     const successorOfLive = this.tokens.successorOf(refreshToken);
     const fast = await this.sessions.rotateLive(
-      this.tokens.hash(refreshToken),
+      tokenHash,
       this.tokens.hash(successorOfLive),
       new Date(),
     );
@@ -183,7 +184,7 @@ export class AuthService {
     // Otherwise, under the session's lock: the grace window, reuse detection, or a refusal.
     const outcome = await this.sessions.transaction(async (tx): Promise<RefreshOutcome> => {
       const now = new Date();
-      const found = await tx.lockByRefreshTokenHash(this.tokens.hash(refreshToken));
+      const found = await tx.lockByRefreshTokenHash(tokenHash);
       if (!found || found.session.revokedAt || found.session.expiresAt <= now) {
         return { kind: 'invalid' };
       }
@@ -195,9 +196,8 @@ export class AuthService {
         refreshToken: successor,
       });
       if (!token.spentAt) {
-        const successor = this.tokens.successorOf(refreshToken);
-        await tx.rotate(token, this.tokens.hash(successor), now);
-        return rotated(successor);
+        await tx.rotate(token, this.tokens.hash(successorOfLive), now);
+        return rotated(successorOfLive);
       }
       const withinGrace =
         now.getTime() - token.spentAt.getTime() <= this.config.refresh.reuseGraceSeconds * 1000;

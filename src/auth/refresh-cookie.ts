@@ -63,7 +63,6 @@ export function inRefreshCookie(
     cookie(pair.refreshToken, options.maxAgeSeconds, isSecure(request, options.publicUrl)),
   );
   const { refreshToken: _moved, ...rest } = pair;
-  void _moved;
   return rest as TokenPairDto;
 }
 

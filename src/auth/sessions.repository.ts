@@ -14,14 +14,12 @@ export interface LockedRefreshToken {
   live: RefreshTokenEntity | null;
 }
 
-/**
- * Sessions and their refresh tokens (AuthModule's store). Methods that change
- * a rotation chain run inside `transaction`, which hands out a repository
- * bound to one database transaction.
- */
+/** The user columns the hot queries return, read by `userFromRow`. */
+const USER_COLUMNS = `u.id, u.email, u.username, u.full_name, u.image_url, u.email_verified,
+  u.roles, u.disabled, u.created_at, u.updated_at`;
+
 const SESSION_USER_SQL = `
-  SELECT u.id, u.email, u.username, u.full_name, u.image_url, u.email_verified, u.roles,
-         u.disabled, u.created_at, u.updated_at
+  SELECT ${USER_COLUMNS}
   FROM sessions s JOIN users u ON u.id = s.user_id
   WHERE s.id = $1 AND u.id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()
     AND u.disabled = false`;
@@ -75,8 +73,7 @@ const ROTATE_LIVE_SQL = `
     SELECT session_id, $2, generation + 1 FROM spent
     RETURNING session_id
   )
-  SELECT u.id, u.email, u.username, u.full_name, u.image_url, u.email_verified, u.roles,
-         u.disabled, u.created_at, u.updated_at, successor.session_id
+  SELECT ${USER_COLUMNS}, successor.session_id
   FROM spent
   JOIN successor ON successor.session_id = spent.session_id
   JOIN users u ON u.id = spent.user_id`;
@@ -96,6 +93,11 @@ function userFromRow(row: SessionUserRow): UserEntity {
   return user;
 }
 
+/**
+ * Sessions and their refresh tokens (AuthModule's store). Methods that change
+ * a rotation chain run inside `transaction`, which hands out a repository
+ * bound to one database transaction.
+ */
 @Injectable()
 export class SessionsRepository {
   constructor(@InjectEntityManager() private readonly manager: EntityManager) {}
@@ -109,7 +111,6 @@ export class SessionsRepository {
     return new SessionsRepository(manager);
   }
 
-  /** A new session and the first token of its chain. */
   /** A new session and its first refresh token, in one statement (one round trip, one commit). */
   async create(
     userId: string,
@@ -128,12 +129,10 @@ export class SessionsRepository {
   }
 
   /**
-   * The user a still-valid session belongs to, in one round trip: null when the
-   * session is revoked or expired, or the user is disabled or gone.
-   */
-  /**
-   * The user of a live session, checked on every authenticated request: one
-   * round trip, plain SQL (no query builder or entity hydration on the hot path).
+   * The user a still-valid session belongs to, checked on every authenticated
+   * request: null when the session is revoked or expired, or the user is
+   * disabled or gone. One round trip, plain SQL (no query builder or entity
+   * hydration on the hot path).
    */
   async findActiveSessionUser(sessionId: string, userId: string): Promise<UserEntity | null> {
     const rows: SessionUserRow[] = await this.manager.query(SESSION_USER_SQL, [sessionId, userId]);

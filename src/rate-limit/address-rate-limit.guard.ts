@@ -1,4 +1,4 @@
-import { ExecutionContext, HttpException, Injectable } from '@nestjs/common';
+import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import {
   InjectThrottlerOptions,
@@ -11,7 +11,7 @@ import {
 } from '@nestjs/throttler';
 import { IS_PUBLIC_KEY } from '../common/decorators/public.decorator';
 import { type AppConfig, InjectAppConfig } from '../config/configuration';
-import { rateLimitedProblem, storeUnavailable } from './rate-limit.problems';
+import { failClosed, rateLimitedProblem } from './rate-limit.problems';
 
 /**
  * The per-address limit on the public routes of a controller it guards: one
@@ -56,7 +56,7 @@ export class AddressRateLimitGuard extends ThrottlerGuard {
       return allowed;
     } catch (error) {
       // A Redis that cannot be reached fails closed (503), like the database.
-      throw error instanceof HttpException ? error : storeUnavailable();
+      throw failClosed(error);
     }
   }
 

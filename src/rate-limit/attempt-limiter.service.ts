@@ -1,9 +1,9 @@
-import { HttpException, Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { normalizeIp } from '@nestjs/throttler';
 import { createHash } from 'node:crypto';
 import { type AppConfig, InjectAppConfig } from '../config/configuration';
 import type { AttemptCounters, CounterLimit } from './attempt-counters';
-import { rateLimitedProblem, storeUnavailable } from './rate-limit.problems';
+import { failClosed, rateLimitedProblem } from './rate-limit.problems';
 
 export const ATTEMPT_COUNTERS = Symbol('ATTEMPT_COUNTERS');
 
@@ -102,10 +102,7 @@ export class AttemptLimiter implements OnModuleDestroy {
     try {
       return await work();
     } catch (error) {
-      if (error instanceof HttpException) {
-        throw error;
-      }
-      throw storeUnavailable();
+      throw failClosed(error);
     }
   }
 }

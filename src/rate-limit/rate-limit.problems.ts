@@ -1,4 +1,4 @@
-import { HttpStatus } from '@nestjs/common';
+import { HttpException, HttpStatus } from '@nestjs/common';
 import { ProblemException } from '../common/problem';
 
 /**
@@ -20,8 +20,17 @@ export function rateLimitedProblem(
   });
 }
 
+/**
+ * What a failure of the rate-limit store becomes: an HTTP answer already
+ * decided passes as it is; anything else (Redis cannot be reached) fails
+ * closed as 503, never as an unlimited attempt.
+ */
+export function failClosed(error: unknown): HttpException {
+  return error instanceof HttpException ? error : storeUnavailable();
+}
+
 /** The shared rate-limit store (Redis) cannot be reached: refuse rather than let attempts through unlimited. */
-export function storeUnavailable(): ProblemException {
+function storeUnavailable(): ProblemException {
   return new ProblemException(
     HttpStatus.SERVICE_UNAVAILABLE,
     'service_unavailable',
