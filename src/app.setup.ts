@@ -123,7 +123,14 @@ export async function configureApp(
       maxAge: 600,
     });
   }
-  app.setGlobalPrefix(API_PREFIX, { exclude: ['health/live', 'health/ready'] });
+  app.setGlobalPrefix(API_PREFIX, {
+    exclude: [
+      'health/live',
+      'health/ready',
+      '.well-known/jwks.json',
+      '.well-known/oauth-authorization-server',
+    ],
+  });
   await serveWebPage(app);
 
   const document = SwaggerModule.createDocument(

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { type AppConfig, appConfig } from '../config/configuration';
@@ -21,7 +20,9 @@ import { SessionEntity } from './session.entity';
 import { SessionsRepository } from './sessions.repository';
 import { JwtStrategy } from './strategies/jwt.strategy';
 import { LocalStrategy } from './strategies/local.strategy';
-import { secretKeyOnce, TokensService } from './tokens.service';
+import { TokensService } from './tokens.service';
+import { WellKnownController } from './well-known.controller';
+import { AccessTokenCodec } from './access-token-codec';
 
 @Module({
   imports: [
@@ -30,29 +31,19 @@ import { secretKeyOnce, TokensService } from './tokens.service';
     AuditModule,
     PassportModule,
     TypeOrmModule.forFeature([SessionEntity, RefreshTokenEntity]),
-    JwtModule.registerAsync({
-      inject: [appConfig.KEY],
-      useFactory: (config: AppConfig) => ({
-        // A KeyObject made once: given a string, jsonwebtoken first tries to
-        // parse it as a PEM public key on every call, and that failure cost a
-        // third of a profile read's CPU.
-        secretOrKeyProvider: secretKeyOnce(config.jwt.secret),
-        signOptions: {
-          algorithm: 'HS256',
-          expiresIn: config.jwt.accessTtl,
-          issuer: config.jwt.issuer,
-          audience: config.jwt.audience,
-        },
-        verifyOptions: {
-          algorithms: ['HS256'],
-          issuer: config.jwt.issuer,
-          audience: config.jwt.audience,
-        },
-      }),
-    }),
   ],
-  controllers: [AuthController, AccountController],
+  controllers: [AuthController, AccountController, WellKnownController],
   providers: [
+    {
+      provide: AccessTokenCodec,
+      inject: [appConfig.KEY],
+      useFactory: (config: AppConfig) =>
+        new AccessTokenCodec(config.jwt.algorithm, config.jwt.keys, {
+          issuer: config.jwt.issuer,
+          audience: config.jwt.audience,
+          ttl: config.jwt.accessTtl,
+        }),
+    },
     AuthService,
     EmailVerificationService,
     PasswordResetService,
@@ -66,6 +57,6 @@ import { secretKeyOnce, TokensService } from './tokens.service';
     JwtAuthGuard,
     RolesGuard,
   ],
-  exports: [JwtAuthGuard, RolesGuard, AuthService, PasswordsService],
+  exports: [JwtAuthGuard, RolesGuard, AuthService, PasswordsService, AccessTokenCodec],
 })
 export class AuthModule {}

@@ -469,13 +469,9 @@ export class AuthService {
     return user;
   }
 
-  private async tokenPair(
-    user: UserEntity,
-    sessionId: string,
-    refreshToken: string,
-  ): Promise<TokenPairDto> {
+  private tokenPair(user: UserEntity, sessionId: string, refreshToken: string): TokenPairDto {
     return {
-      accessToken: await this.tokens.signAccessToken(user.id, sessionId),
+      accessToken: this.tokens.signAccessToken(user.id, sessionId),
       refreshToken,
       tokenType: 'Bearer',
       expiresIn: this.tokens.accessTtl,

@@ -1,6 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { JwtService } from '@nestjs/jwt';
-import { createSecretKey, type KeyObject } from 'node:crypto';
 import {
   createHash,
   createHmac,
@@ -10,39 +8,22 @@ import {
   timingSafeEqual,
 } from 'node:crypto';
 import { type AppConfig, InjectAppConfig } from '../config/configuration';
-
-export const ACCESS_TOKEN_TYPE = 'at+jwt';
-
-/** The claims of our access tokens (RFC 9068). */
-export interface AccessTokenClaims {
-  sub: string;
-  sid: string;
-  iat: number;
-  exp: number;
-  iss: string;
-  aud: string;
-  jti: string;
-}
+import { AccessTokenCodec } from './access-token-codec';
 
 /**
- * Access tokens (JWT, `typ: at+jwt`) and refresh tokens (opaque, 256 bits,
- * stored as SHA-256). A refresh token's successor is derived from it with a
- * server-side HMAC key, so a retry within the grace window can be answered
- * with the very same successor without ever storing a token in plaintext.
+ * Access tokens (JWT, `typ: at+jwt`, see AccessTokenCodec) and refresh tokens
+ * (opaque, 256 bits, stored as SHA-256). A refresh token's successor is
+ * derived from it with a server-side HMAC key, so a retry within the grace
+ * window can be answered with the very same successor without ever storing a
+ * token in plaintext.
  */
-/** The HS256 signing key as a KeyObject, made once (jsonwebtoken re-parses a string key on every call). */
-export function secretKeyOnce(secret: string): () => KeyObject {
-  const key = createSecretKey(Buffer.from(secret, 'utf8'));
-  return () => key;
-}
-
 @Injectable()
 export class TokensService {
   private readonly chainKey: Buffer;
   private readonly codeKey: Buffer;
 
   constructor(
-    private readonly jwt: JwtService,
+    private readonly accessTokens: AccessTokenCodec,
     @InjectAppConfig() private readonly config: AppConfig,
   ) {
     this.chainKey = createHmac('sha256', config.jwt.secret)
@@ -55,15 +36,17 @@ export class TokensService {
     return this.config.jwt.accessTtl;
   }
 
-  signAccessToken(userId: string, sessionId: string): Promise<string> {
-    return this.jwt.signAsync(
-      { sid: sessionId },
-      {
-        subject: userId,
-        jwtid: randomUUID(),
-        header: { alg: 'HS256', typ: ACCESS_TOKEN_TYPE },
-      },
-    );
+  signAccessToken(userId: string, sessionId: string): string {
+    const iat = Math.floor(Date.now() / 1000);
+    return this.accessTokens.sign({
+      sub: userId,
+      sid: sessionId,
+      iat,
+      exp: iat + this.config.jwt.accessTtl,
+      iss: this.config.jwt.issuer,
+      aud: this.config.jwt.audience,
+      jti: randomUUID(),
+    });
   }
 
   newRefreshToken(): string {

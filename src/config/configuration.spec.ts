@@ -1,7 +1,13 @@
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { ConfigError, loadConfig } from './configuration';
+
+function pem(key: KeyObject): string {
+  return key.export({ format: 'pem', type: 'pkcs8' }).toString();
+}
 
 describe(loadConfig.name, () => {
   const dataDir = () => mkdtempSync(join(tmpdir(), 'auth-config-'));
@@ -31,6 +37,15 @@ describe(loadConfig.name, () => {
     ['PUBLIC_URL', 'ftp://example.com', /PUBLIC_URL/],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL must be one of/],
     ['JWT_SECRET', 'short', /JWT_SECRET must be at least 32 bytes/],
+    ['JWT_ALGORITHM', 'HS512', /JWT_ALGORITHM must be one of HS256, EdDSA, ES256, RS256/],
+    [
+      'JWT_PRIVATE_KEYS',
+      pem(generateKeyPairSync('ed25519').privateKey),
+      /HS256 signs with JWT_SECRET/,
+    ],
+    ['WORKERS', '0', /WORKERS must be a whole number/],
+    ['WORKERS', '2', /WORKERS above 1 needs DATABASE_URL/],
+    ['METRICS_PORT', '0', /METRICS_PORT must be a whole number from 1/],
   ])('should refuse %s=%s with one line naming the variable', (name, value, message) => {
     const sut = () => loadConfig({ JWT_SECRET: secret, DATA_DIR: dataDir(), [name]: value });
     expect(sut).toThrow(ConfigError);
@@ -139,5 +154,126 @@ describe(loadConfig.name, () => {
     expect(existsSync(file)).toBe(true);
     expect(readFileSync(file, 'utf8')).toBe(first.jwt.secret);
     expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  describe('asymmetric signing keys', () => {
+    const ed = () => generateKeyPairSync('ed25519').privateKey;
+    const load = (env: Record<string, string>) =>
+      loadConfig({ JWT_SECRET: secret, DATA_DIR: dataDir(), ...env });
+
+    it('should read several PEM keys (escaped newlines too): the first signs, each has its thumbprint as kid', () => {
+      const [a, b] = [ed(), ed()];
+      const sut = load({
+        JWT_ALGORITHM: 'EdDSA',
+        JWT_PRIVATE_KEYS: `${pem(a)}${pem(b)}`.replace(/\n/g, '\\n'),
+      });
+      expect(sut.jwt.algorithm).toBe('EdDSA');
+      expect(sut.jwt.keys).toHaveLength(2);
+      const [first, second] = sut.jwt.keys;
+      expect(first.publicJwk).toEqual({
+        kty: 'OKP',
+        crv: 'Ed25519',
+        x: expect.any(String),
+        kid: first.kid,
+        alg: 'EdDSA',
+        use: 'sig',
+      });
+      expect(first.publicJwk).not.toHaveProperty('d');
+      expect(first.kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(second.kid).not.toBe(first.kid);
+      // The same key always gets the same kid (RFC 7638 thumbprint).
+      expect(load({ JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEYS: pem(a) }).jwt.keys[0].kid).toBe(
+        first.kid,
+      );
+    });
+
+    it('should read a JWK set with its kids, and a file that holds the keys', () => {
+      const es = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+      const jwk = { ...es.export({ format: 'jwk' }), kid: '2026-11' };
+      const set = load({
+        JWT_ALGORITHM: 'ES256',
+        JWT_PRIVATE_KEYS: JSON.stringify({ keys: [jwk] }),
+      });
+      expect(set.jwt.keys.map((key) => key.kid)).toEqual(['2026-11']);
+      expect(set.jwt.keys[0].publicJwk).toMatchObject({ kty: 'EC', crv: 'P-256', kid: '2026-11' });
+      const file = join(dataDir(), 'keys.pem');
+      writeFileSync(file, pem(es));
+      expect(load({ JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEYS: file }).jwt.keys).toHaveLength(1);
+    });
+
+    it.each([
+      [
+        'EdDSA',
+        () => pem(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey),
+        /needs an Ed25519 key/,
+      ],
+      [
+        'ES256',
+        () => pem(generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey),
+        /needs an EC key on P-256/,
+      ],
+      [
+        'RS256',
+        () => pem(generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey),
+        /at least 2048 bits/,
+      ],
+      [
+        'EdDSA',
+        () => JSON.stringify(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' })),
+        /must be a private key/,
+      ],
+      [
+        'EdDSA',
+        () => '-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----',
+        /cannot be read/,
+      ],
+      ['EdDSA', () => '/no/such/file.pem', /must hold PEM private keys or JWKs/],
+      ['EdDSA', () => '[]', /holds no key/],
+    ])(
+      'should refuse JWT_ALGORITHM=%s with a key that does not fit',
+      (algorithm, keys, message) => {
+        const sut = () => load({ JWT_ALGORITHM: algorithm, JWT_PRIVATE_KEYS: keys() });
+        expect(sut).toThrow(ConfigError);
+        expect(sut).toThrow(message);
+      },
+    );
+
+    it('should refuse two keys with one kid', () => {
+      const key = pem(ed());
+      expect(() => load({ JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEYS: key + key })).toThrow(
+        /two keys with the kid/,
+      );
+    });
+
+    it('should need the keys in production, and generate one key once in DATA_DIR otherwise', () => {
+      expect(() =>
+        load({ NODE_ENV: 'production', MAIL_URL: 'smtp://m:25', JWT_ALGORITHM: 'RS256' }),
+      ).toThrow(/JWT_PRIVATE_KEYS is required when NODE_ENV=production/);
+      const dir = dataDir();
+      const first = loadConfig({ JWT_SECRET: secret, DATA_DIR: dir, JWT_ALGORITHM: 'ES256' });
+      const again = loadConfig({ JWT_SECRET: secret, DATA_DIR: dir, JWT_ALGORITHM: 'ES256' });
+      expect(again.jwt.keys[0].kid).toBe(first.jwt.keys[0].kid);
+      expect(statSync(join(dir, 'jwt-es256.pem')).mode & 0o777).toBe(0o600);
+    });
+  });
+
+  it('should read WORKERS (auto: one per core) only with a shared database and Redis', () => {
+    const shared = { DATABASE_URL: 'postgres://db/auth', REDIS_URL: 'redis://cache:6379' };
+    expect(loadConfig({ JWT_SECRET: secret, DATA_DIR: dataDir() }).workers).toBe(1);
+    expect(
+      loadConfig({ JWT_SECRET: secret, DATA_DIR: dataDir(), ...shared, WORKERS: 'auto' }).workers,
+    ).toBe(availableParallelism());
+    expect(() =>
+      loadConfig({
+        JWT_SECRET: secret,
+        DATA_DIR: dataDir(),
+        ...shared,
+        REDIS_URL: '',
+        WORKERS: '3',
+      }),
+    ).toThrow(/WORKERS above 1 needs REDIS_URL/);
+    expect(
+      loadConfig({ JWT_SECRET: secret, DATA_DIR: dataDir(), ...shared, WORKERS: '3' }),
+    ).toMatchObject({ workers: 3, metricsPort: null });
   });
 });

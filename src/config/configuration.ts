@@ -4,6 +4,14 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Inject } from '@nestjs/common';
 import { registerAs } from '@nestjs/config';
+import {
+  asymmetricSigningKeys,
+  JWT_ALGORITHMS,
+  type JwtAlgorithm,
+  secretSigningKey,
+  type SigningKey,
+  SigningKeyError,
+} from './signing-keys';
 
 /** A bad environment variable: its message is the one line printed before the process exits. */
 export class ConfigError extends Error {}
@@ -23,7 +31,16 @@ export interface AppConfig {
   databaseConnectTimeoutSeconds: number;
   publicUrl: string;
   logLevel: LogLevel;
-  jwt: { secret: string; accessTtl: number; issuer: string; audience: string };
+  jwt: {
+    /** HS256's key, and the server key of the refresh-token chain and the email codes. */
+    secret: string;
+    algorithm: JwtAlgorithm;
+    /** The access tokens' keys: the first signs, every one verifies (rotation). */
+    keys: SigningKey[];
+    accessTtl: number;
+    issuer: string;
+    audience: string;
+  };
   refresh: { ttl: number; reuseGraceSeconds: number };
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
   /** Password hashing at once (memory: this × ARGON2_MEMORY_KIB), and how many may wait. */
@@ -57,6 +74,10 @@ export interface AppConfig {
   admin: { email: string; password: string } | null;
   /** Origins (scheme://host[:port]) allowed to call the API from a browser; exact matches. */
   corsOrigins: string[];
+  /** Processes serving this host (node:cluster); 1 = no cluster. */
+  workers: number;
+  /** A port of its own for GET /metrics, or null: /metrics is served on PORT. */
+  metricsPort: number | null;
   /** When on, the client address comes from X-Forwarded-For (behind a proxy you run). */
   trustProxy: boolean;
   /** How long SIGTERM/SIGINT may take to finish in-flight requests and close, in seconds. */
@@ -149,6 +170,56 @@ function jwtSecret(env: Env, production: boolean, dataDir: string): string {
   return secret;
 }
 
+/** The access tokens' keys for JWT_ALGORITHM (JWT_PRIVATE_KEYS is for the asymmetric ones only). */
+function signingKeys(
+  env: Env,
+  algorithm: JwtAlgorithm,
+  secret: string,
+  production: boolean,
+  dataDir: string,
+): SigningKey[] {
+  const given = present(env, 'JWT_PRIVATE_KEYS');
+  if (algorithm === 'HS256') {
+    if (given !== undefined) {
+      throw new ConfigError(
+        'JWT_PRIVATE_KEYS is for JWT_ALGORITHM=EdDSA, ES256 or RS256; HS256 signs with JWT_SECRET',
+      );
+    }
+    return [secretSigningKey(secret)];
+  }
+  try {
+    return asymmetricSigningKeys(algorithm, given, production, dataDir);
+  } catch (error) {
+    throw error instanceof SigningKeyError ? new ConfigError(error.message) : error;
+  }
+}
+
+/**
+ * WORKERS: a number, or `auto` for one per core. Several processes need what
+ * they share to be shared: a PostgreSQL server (the embedded store belongs to
+ * one process) and, with rate limits on, Redis (each would count alone).
+ */
+function workerCount(
+  env: Env,
+  databaseUrl: string | null,
+  redisUrl: string | null,
+  rateLimit: boolean,
+): number {
+  const workers =
+    present(env, 'WORKERS') === 'auto' ? availableParallelism() : int(env, 'WORKERS', 1, 1, 256);
+  if (workers > 1 && !databaseUrl) {
+    throw new ConfigError(
+      'WORKERS above 1 needs DATABASE_URL: the embedded store belongs to one process',
+    );
+  }
+  if (workers > 1 && rateLimit && !redisUrl) {
+    throw new ConfigError(
+      'WORKERS above 1 needs REDIS_URL for the rate-limit counters (each worker would count alone)',
+    );
+  }
+  return workers;
+}
+
 /** Reads and checks every variable the service uses; throws a ConfigError naming the first bad one. */
 export function loadConfig(env: Env): AppConfig {
   const nodeEnv = present(env, 'NODE_ENV') ?? 'development';
@@ -173,6 +244,11 @@ export function loadConfig(env: Env): AppConfig {
       `MAIL_FROM must be an address, optionally with a name (got "${mailFrom}")`,
     );
   }
+  const secret = jwtSecret(env, production, dataDir);
+  const algorithm = oneOf(env, 'JWT_ALGORITHM', 'HS256', JWT_ALGORITHMS);
+  const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']) ?? null;
+  const rateLimit = oneOf(env, 'RATE_LIMIT', 'on', ['on', 'off']) === 'on';
+  const workers = workerCount(env, databaseUrl, redisUrl, rateLimit);
   return {
     nodeEnv,
     production,
@@ -185,7 +261,9 @@ export function loadConfig(env: Env): AppConfig {
     publicUrl,
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace']),
     jwt: {
-      secret: jwtSecret(env, production, dataDir),
+      secret,
+      algorithm,
+      keys: signingKeys(env, algorithm, secret, production, dataDir),
       accessTtl: int(env, 'JWT_ACCESS_TTL', 900, 1, 86400),
       issuer: present(env, 'JWT_ISSUER') ?? 'auth-service',
       audience: present(env, 'JWT_AUDIENCE') ?? 'auth-service',
@@ -214,13 +292,16 @@ export function loadConfig(env: Env): AppConfig {
     otpTtl: int(env, 'OTP_TTL', 600, 1, 86400),
     passwordResetTtl: int(env, 'PASSWORD_RESET_TTL', 1800, 1, 86400),
     requireVerifiedEmail: bool(env, 'REQUIRE_VERIFIED_EMAIL', false),
-    rateLimit: oneOf(env, 'RATE_LIMIT', 'on', ['on', 'off']) === 'on',
+    rateLimit,
     rateLimits: {
       perAddressPerMinute: int(env, 'RATE_LIMIT_PER_ADDRESS', 300, 1, 1000000),
       failuresPerAddressAndIdentifier: int(env, 'RATE_LIMIT_FAILURES_PER_ADDRESS', 10, 1, 100000),
       failuresPerIdentifier: int(env, 'RATE_LIMIT_FAILURES_PER_IDENTIFIER', 100, 1, 1000000),
     },
-    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']) ?? null,
+    redisUrl,
+    workers,
+    metricsPort:
+      present(env, 'METRICS_PORT') === undefined ? null : int(env, 'METRICS_PORT', 0, 1, 65535),
     admin: bootstrapAdmin(env),
     corsOrigins: corsOrigins(env),
     trustProxy: bool(env, 'TRUST_PROXY', false),
