@@ -2,6 +2,7 @@ import { LogLevel as NestLogLevel } from '@nestjs/common';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import { existsSync, readFileSync } from 'node:fs';
+import cluster from 'node:cluster';
 import { join } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -12,6 +13,7 @@ import { API_PREFIX } from './common/api';
 import { ProblemDto } from './common/dto/problem.dto';
 import type { AppConfig, LogLevel } from './config/configuration';
 import { inRequestLogContext, logRequest } from './logging/logging.module';
+import { MetricsService } from './metrics/metrics.service';
 import { requestIdGenerator } from './logging/request-id';
 
 export { API_PREFIX };
@@ -86,7 +88,7 @@ const SWAGGER_UI_POLICY = toHeader({
  */
 export async function configureApp(
   app: NestFastifyApplication,
-  config: Pick<AppConfig, 'corsOrigins'>,
+  config: Pick<AppConfig, 'corsOrigins' | 'metricsPort'>,
 ): Promise<void> {
   await app.register(helmet, {
     contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY },
@@ -100,11 +102,27 @@ export async function configureApp(
     void reply.header('X-Request-Id', request.id);
     inRequestLogContext(request.id, done);
   });
-  // One line per finished request (health checks aside), 404s and Swagger UI included.
+  // One line per finished request (health checks aside), 404s and Swagger UI included,
+  // and every request counted by route template and status.
+  const metrics = app.get(MetricsService);
   fastify.addHook('onResponse', (request, reply, done) => {
     logRequest(request.raw, reply.raw, request.id, reply.elapsedTime);
+    metrics.observeRequest(
+      request.method,
+      request.routeOptions.url,
+      reply.statusCode,
+      reply.elapsedTime,
+    );
     done();
   });
+  // Prometheus metrics: here unless METRICS_PORT gives them a port of their own
+  // (or, in a cluster, the primary serves them there for every worker).
+  if (config.metricsPort === null && !cluster.isWorker) {
+    fastify.get('/metrics', async (_request, reply) => {
+      const { contentType, body } = await metrics.exposition();
+      return reply.header('Cache-Control', 'no-store').type(contentType).send(body);
+    });
+  }
   // Nest's Swagger UI page has an inline <style> block and style attributes:
   // its pages alone may use inline styles (never inline scripts).
   fastify.addHook('onSend', (request, reply, payload, done) => {

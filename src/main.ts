@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { INestApplication, Logger } from '@nestjs/common';
+import cluster from 'node:cluster';
 import type { Server } from 'node:http';
+import { runPrimary } from './cluster';
 import { createApp } from './app.setup';
 import { type AppConfig, ConfigError, loadConfig } from './config/configuration';
 
@@ -14,6 +16,10 @@ async function bootstrap(): Promise<void> {
       process.exit(1);
     }
     throw error;
+  }
+  if (config.workers > 1 && cluster.isPrimary) {
+    await runPrimary(config);
+    return;
   }
   const app = await createApp(config);
   closeOnSignals(app, config.shutdownTimeoutSeconds);

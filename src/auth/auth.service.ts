@@ -1,3 +1,4 @@
+import { MetricsService, type SignInMethod } from '../metrics/metrics.service';
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
@@ -67,7 +68,20 @@ export class AuthService {
     private readonly limiter: AttemptLimiter,
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectAppConfig() private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
   ) {}
+
+  /** Runs a sign-in check and counts its outcome: `succeeded`, or the problem code it was refused with. */
+  private async counted<T>(method: SignInMethod, check: () => Promise<T>): Promise<T> {
+    try {
+      const result = await check();
+      this.metrics.signIn(method, 'succeeded');
+      return result;
+    } catch (error) {
+      this.metrics.signIn(method, error instanceof ProblemException ? error.code : 'error');
+      throw error;
+    }
+  }
 
   /**
    * Creates the account and queues its verification code in one transaction:
@@ -108,7 +122,11 @@ export class AuthService {
    * account (per identifier when it has none, counted alike) and per client
    * address and account; the check comes before any hashing.
    */
-  async validatePassword(
+  validatePassword(identifier: string, password: string, client: ClientInfo): Promise<UserEntity> {
+    return this.counted('password', () => this.checkPassword(identifier, password, client));
+  }
+
+  private async checkPassword(
     identifier: string,
     password: string,
     client: ClientInfo,
@@ -211,6 +229,7 @@ export class AuthService {
     });
 
     if (outcome.kind === 'reused') {
+      this.metrics.refreshReuseDetected();
       await this.audit.record({
         type: 'refresh.reused',
         userId: outcome.userId,
@@ -286,7 +305,11 @@ export class AuthService {
     return { id: user.id, username: user.username ?? username, userSecret };
   }
 
-  async validateSecret(userSecret: string, client: ClientInfo): Promise<UserEntity> {
+  validateSecret(userSecret: string, client: ClientInfo): Promise<UserEntity> {
+    return this.counted('secret', () => this.checkSecret(userSecret, client));
+  }
+
+  private async checkSecret(userSecret: string, client: ClientInfo): Promise<UserEntity> {
     // The secret is its own identifier: failures are limited per client address.
     const attempt = await this.limiter.begin('secret', client.ip, null);
     const user = await this.users.findBySecretHash(this.tokens.hash(userSecret));

@@ -1,4 +1,5 @@
-import { HttpStatus, Injectable, OnModuleInit } from '@nestjs/common';
+import { MetricsService } from '../metrics/metrics.service';
+import { HttpStatus, Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import { ZxcvbnFactory } from '@zxcvbn-ts/core';
 import * as common from '@zxcvbn-ts/language-common';
 import * as english from '@zxcvbn-ts/language-en';
@@ -48,8 +49,9 @@ export class PasswordsService implements OnModuleInit {
   private dummyHash?: Promise<string>;
   private readonly pool: HashingPool;
 
-  constructor(@InjectAppConfig() config: AppConfig) {
+  constructor(@InjectAppConfig() config: AppConfig, @Optional() metrics?: MetricsService) {
     this.pool = new HashingPool(config.hashing.concurrency, config.hashing.queueLimit);
+    metrics?.readFrom({ hashing: () => this.pool.stats() });
     this.options = {
       type: argon2.argon2id,
       memoryCost: config.argon2.memoryCost,

@@ -2,14 +2,63 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { type AppConfig, appConfig } from '../config/configuration';
 import { Logger } from '@nestjs/common';
-import { DataSource, DataSourceOptions } from 'typeorm';
+import { DataSource, DataSourceOptions, MigrationExecutor } from 'typeorm';
 import { isDatabaseUnavailable } from './errors';
 import { AppDataSource, buildDataSourceOptions } from './database.options';
 
+/** Any number: instances of this service on one database agree on it. */
+const MIGRATION_LOCK = 7_265_190_001;
+
 /**
- * The database connection. Pending migrations run at start; the schema is
- * only ever changed by migrations, never synchronised from the entities.
+ * Runs the pending migrations while holding a PostgreSQL advisory lock, on
+ * one connection: instances starting together on one database queue at the
+ * lock, the first migrates, and the others find nothing left to do. The lock
+ * is taken by polling (pg_try_advisory_lock), so a wait is bounded by
+ * `timeoutSeconds` and not by the statement timeout.
  */
+export async function migrateUnderLock(
+  dataSource: DataSource,
+  timeoutSeconds: number,
+): Promise<void> {
+  const logger = new Logger('Database');
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    let waited = false;
+    for (;;) {
+      const [row] = (await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [
+        MIGRATION_LOCK,
+      ])) as Array<{ locked: boolean }>;
+      if (row.locked) {
+        break;
+      }
+      if (Date.now() >= deadline) {
+        throw new Error(`another instance held the migration lock for ${timeoutSeconds} s`);
+      }
+      if (!waited) {
+        logger.log('another instance is migrating the database; waiting for it');
+        waited = true;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    try {
+      const executor = new MigrationExecutor(dataSource, runner);
+      executor.transaction = 'each';
+      const applied = await executor.executePendingMigrations();
+      if (applied.length > 0) {
+        logger.log(
+          `applied ${applied.length} migration(s): ${applied.map((migration) => migration.name).join(', ')}`,
+        );
+      }
+    } finally {
+      await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    }
+  } finally {
+    await runner.release();
+  }
+}
+
 /**
  * Connects (and migrates), retrying once a second while the database cannot
  * be reached, for at most `timeoutSeconds`; then fails with one clear message.
@@ -24,7 +73,9 @@ async function connectWithRetries(
   for (let attempt = 1; ; attempt++) {
     const dataSource = new AppDataSource(options);
     try {
-      return await dataSource.initialize();
+      await dataSource.initialize();
+      await migrateUnderLock(dataSource, timeoutSeconds);
+      return dataSource;
     } catch (error) {
       await dataSource.destroy().catch(() => undefined);
       const reason =
@@ -43,6 +94,11 @@ async function connectWithRetries(
   }
 }
 
+/**
+ * The database connection. Pending migrations run at start, under a lock
+ * (migrateUnderLock); the schema is only ever changed by migrations, never
+ * synchronised from the entities.
+ */
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
@@ -50,7 +106,8 @@ async function connectWithRetries(
       // Object.assign, not a spread: the options object is the key to its embedded store.
       useFactory: (config: AppConfig) =>
         Object.assign(buildDataSourceOptions(config), {
-          migrationsRun: true,
+          // Run after connecting, under a lock (migrateUnderLock).
+          migrationsRun: false,
           // Retries are ours (connectWithRetries): one line each, and a bounded total.
           retryAttempts: 0,
           connectTimeoutSeconds: config.databaseConnectTimeoutSeconds,
