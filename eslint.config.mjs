@@ -64,8 +64,8 @@ export default tseslint.config(
     },
   },
   {
-    // The benchmark: a plain Node script.
-    files: ['bench/**/*.mjs'],
+    // The benchmark and the examples: plain Node scripts.
+    files: ['bench/**/*.mjs', 'examples/**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       sourceType: 'module',

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Http } from './test-app';
+import type { HttpClient } from './test-app';
 
 export const PASSWORD = 'violet tractor harbour 42';
 
@@ -28,7 +28,7 @@ export interface SignedIn {
 
 /** Registers an account and signs it in. */
 export async function signedInUser(
-  http: Http,
+  http: HttpClient,
   overrides: Record<string, unknown> = {},
   headers: Record<string, string> = {},
 ): Promise<SignedIn> {
@@ -72,7 +72,7 @@ export function expectProblem(
 
 /** Both tokens of a session are refused: the session has ended. */
 export async function expectSessionEnded(
-  http: Http,
+  http: HttpClient,
   session: { accessToken: string; refreshToken: string },
 ): Promise<void> {
   expectProblem(await http.get('/api/v1/users/me', session.accessToken), 401);
@@ -84,7 +84,7 @@ export async function expectSessionEnded(
 
 /** Password sign-in with these credentials is refused with this status and code. */
 export async function expectSignInRefused(
-  http: Http,
+  http: HttpClient,
   credentials: { email: string; password: string },
   status: number,
   code: string,

@@ -101,6 +101,9 @@ export interface Reply {
   text: string;
 }
 
+/** What the factories need of a client: the in-process Http, or RemoteHttp for a real process. */
+export type HttpClient = Pick<Http, 'request' | 'get' | 'post'>;
+
 /** Requests through Fastify's inject: the full HTTP pipeline, no socket. */
 export class Http {
   constructor(private readonly app: NestFastifyApplication) {}
