@@ -4,10 +4,11 @@ import { type AppConfig, appConfig } from '../config/configuration';
 import { Logger } from '@nestjs/common';
 import { DataSource, DataSourceOptions, MigrationExecutor } from 'typeorm';
 import { isDatabaseUnavailable } from './errors';
+import { startupLogger } from '../logging/logging.module';
 import { AppDataSource, buildDataSourceOptions } from './database.options';
 
 /** Any number: instances of this service on one database agree on it. */
-const MIGRATION_LOCK = 7_265_190_001;
+export const MIGRATION_LOCK = 7_265_190_001;
 
 /**
  * Runs the pending migrations while holding a PostgreSQL advisory lock, on
@@ -20,7 +21,8 @@ export async function migrateUnderLock(
   dataSource: DataSource,
   timeoutSeconds: number,
 ): Promise<void> {
-  const logger = new Logger('Database');
+  // Nest's logger is not in place yet while the app starts: these lines go to the root logger.
+  const logger = startupLogger('Database');
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
@@ -37,7 +39,7 @@ export async function migrateUnderLock(
         throw new Error(`another instance held the migration lock for ${timeoutSeconds} s`);
       }
       if (!waited) {
-        logger.log('another instance is migrating the database; waiting for it');
+        logger?.info('another instance is migrating the database; waiting for it');
         waited = true;
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -47,7 +49,7 @@ export async function migrateUnderLock(
       executor.transaction = 'each';
       const applied = await executor.executePendingMigrations();
       if (applied.length > 0) {
-        logger.log(
+        logger?.info(
           `applied ${applied.length} migration(s): ${applied.map((migration) => migration.name).join(', ')}`,
         );
       }

@@ -75,6 +75,15 @@ export const REDACTED_PATHS = [
  */
 let root: Logger | undefined;
 
+/**
+ * For the few lines worth keeping that come before Nest's logger is in place
+ * (the migrations at start-up): the root logger with a context, once the
+ * logging module has made it (it is imported before the database module).
+ */
+export function startupLogger(context: string): Logger | undefined {
+  return root?.child({ context });
+}
+
 function createRootLogger(config: AppConfig): Logger {
   root = pino({
     level: config.logLevel,
