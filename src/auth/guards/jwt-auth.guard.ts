@@ -30,7 +30,7 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     _info: unknown,
     context: ExecutionContext,
   ): TUser {
-    // passport-jwt reports a bad token through `info`; an `error` came from
+    // A bad token arrives as no user; an `error` came from
     // validate() itself (the database), and must not be disguised as a 401.
     if (error) {
       // As it is (a database error, say): the filter decides what the client hears.
