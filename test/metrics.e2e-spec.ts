@@ -98,14 +98,23 @@ describe('Metrics: the hashing queue (e2e)', () => {
   it('should show sign-ins waiting for the hashing pool while they wait', async () => {
     const body = newUser();
     expect((await t.http.post('/api/v1/auth/register', body)).status).toBe(201);
-    const logins = Array.from({ length: 8 }, () =>
-      t.http.post('/api/v1/auth/login', { email: body.email, password: body.password }),
-    );
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    const during = await scrape(t.http);
-    expect(during.get('auth_hashing_queue_depth')).toBeGreaterThan(0);
-    expect(during.get('auth_hashing_in_progress')).toBe(1);
-    expect((await Promise.all(logins)).map((reply) => reply.status)).toEqual(Array(8).fill(200));
+    let settled = false;
+    const logins = Promise.all(
+      Array.from({ length: 8 }, () =>
+        t.http.post('/api/v1/auth/login', { email: body.email, password: body.password }),
+      ),
+    ).finally(() => (settled = true));
+    // Scrape while they run: some must be seen waiting, and never more than one hashing.
+    const seen = { waiting: 0, hashing: 0 };
+    while (!settled) {
+      const during = await scrape(t.http);
+      seen.waiting = Math.max(seen.waiting, during.get('auth_hashing_queue_depth') ?? 0);
+      seen.hashing = Math.max(seen.hashing, during.get('auth_hashing_in_progress') ?? 0);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(seen.waiting).toBeGreaterThan(0);
+    expect(seen.hashing).toBe(1);
+    expect((await logins).map((reply) => reply.status)).toEqual(Array(8).fill(200));
     const after = await scrape(t.http);
     expect(after.get('auth_hashing_queue_depth')).toBe(0);
   });
