@@ -1,3 +1,4 @@
+import type { Pool, QueryResultRow } from 'pg';
 import { Injectable } from '@nestjs/common';
 import { InjectEntityManager } from '@nestjs/typeorm';
 import { EntityManager, IsNull } from 'typeorm';
@@ -102,6 +103,31 @@ function userFromRow(row: SessionUserRow): UserEntity {
 export class SessionsRepository {
   constructor(@InjectEntityManager() private readonly manager: EntityManager) {}
 
+  /**
+   * The statements of every authenticated request and every refresh: on a
+   * PostgreSQL server they go straight to the pool as named statements,
+   * which PostgreSQL parses and plans once per connection (and TypeORM's
+   * query runner stays out of the way). In a transaction, or on the embedded
+   * store, they run as any other query.
+   */
+  private async hot<T extends QueryResultRow>(
+    name: string,
+    text: string,
+    values: unknown[],
+  ): Promise<T[]> {
+    const connection = this.manager.connection;
+    const pool = (connection.driver as unknown as { master?: Pool }).master;
+    if (
+      pool &&
+      !this.manager.queryRunner &&
+      'url' in connection.options &&
+      connection.options.url
+    ) {
+      return (await pool.query<T>({ name, text, values })).rows;
+    }
+    return this.manager.query(text, values);
+  }
+
   transaction<T>(work: (tx: SessionsRepository) => Promise<T>): Promise<T> {
     return this.manager.transaction((manager) => work(this.within(manager)));
   }
@@ -135,7 +161,10 @@ export class SessionsRepository {
    * hydration on the hot path).
    */
   async findActiveSessionUser(sessionId: string, userId: string): Promise<UserEntity | null> {
-    const rows: SessionUserRow[] = await this.manager.query(SESSION_USER_SQL, [sessionId, userId]);
+    const rows = await this.hot<SessionUserRow>('session-user', SESSION_USER_SQL, [
+      sessionId,
+      userId,
+    ]);
     return rows[0] ? userFromRow(rows[0]) : null;
   }
 
@@ -149,7 +178,8 @@ export class SessionsRepository {
     successorHash: string,
     at: Date,
   ): Promise<{ sessionId: string; user: UserEntity } | null> {
-    const rows: Array<SessionUserRow & { session_id: string }> = await this.manager.query(
+    const rows = await this.hot<SessionUserRow & { session_id: string }>(
+      'rotate-live',
       ROTATE_LIVE_SQL,
       [tokenHash, successorHash, at],
     );
