@@ -40,12 +40,8 @@ export function passwordLength(password: string): number {
 @Injectable()
 export class PasswordsService implements OnModuleInit {
   private readonly options: argon2.Options & { raw?: false };
-  private readonly strength = new ZxcvbnFactory({
-    dictionary: { ...common.dictionary, ...english.dictionary },
-    graphs: common.adjacencyGraphs,
-    translations: english.translations,
-    ...STRENGTH_LIMITS,
-  });
+  /** zxcvbn with its dictionaries: built on first use, or a moment after start (see onModuleInit). */
+  private strength?: ZxcvbnFactory;
   private dummyHash?: Promise<string>;
   private readonly pool: HashingPool;
 
@@ -61,8 +57,24 @@ export class PasswordsService implements OnModuleInit {
   }
 
   /** Made at start, so that the first sign-in of an unknown account is not slower than the rest. */
-  async onModuleInit(): Promise<void> {
-    await this.getDummyHash();
+  /**
+   * The dummy hash (so that the first sign-in of an unknown account is not
+   * faster than the rest) and zxcvbn's dictionaries (a fifth of a second of
+   * CPU) are made just after start, not before the service can answer.
+   */
+  onModuleInit(): void {
+    void this.getDummyHash().catch(() => undefined);
+    setTimeout(() => this.strengthChecker(), 500).unref();
+  }
+
+  private strengthChecker(): ZxcvbnFactory {
+    this.strength ??= new ZxcvbnFactory({
+      dictionary: { ...common.dictionary, ...english.dictionary },
+      graphs: common.adjacencyGraphs,
+      translations: english.translations,
+      ...STRENGTH_LIMITS,
+    });
+    return this.strength;
   }
 
   hash(password: string): Promise<string> {
@@ -100,7 +112,7 @@ export class PasswordsService implements OnModuleInit {
     );
     const lowered = normalized.toLowerCase();
     const sameAsName = names.some((name) => lowered === name.toLowerCase());
-    const result = this.strength.check(normalized, names);
+    const result = this.strengthChecker().check(normalized, names);
     if (sameAsName || result.score < MIN_SCORE) {
       const hint = sameAsName
         ? 'It must not be your email or username.'
