@@ -58,13 +58,15 @@ export class PasswordsService implements OnModuleInit {
 
   /** Made at start, so that the first sign-in of an unknown account is not slower than the rest. */
   /**
-   * The dummy hash (so that the first sign-in of an unknown account is not
-   * faster than the rest) and zxcvbn's dictionaries (a fifth of a second of
-   * CPU) are made just after start, not before the service can answer.
+   * The dummy hash is made before the service answers (so that the first
+   * sign-in of an unknown account is not faster than the rest, and so that
+   * it never takes a hashing slot from a request); zxcvbn's dictionaries (a
+   * fifth of a second of CPU) are built two seconds after start, once the
+   * service is up, or at first use.
    */
-  onModuleInit(): void {
-    void this.getDummyHash().catch(() => undefined);
-    setTimeout(() => this.strengthChecker(), 500).unref();
+  async onModuleInit(): Promise<void> {
+    setTimeout(() => this.strengthChecker(), 2000).unref();
+    await this.getDummyHash();
   }
 
   private strengthChecker(): ZxcvbnFactory {
