@@ -25,9 +25,16 @@ export async function runPrimary(config: AppConfig): Promise<void> {
   let exitCode = 0;
   let metricsServer: Server | null = null;
 
+  let listening = 0;
   const fork = () => {
     const worker = cluster.fork();
-    worker.once('listening', () => started.add(worker));
+    worker.once('listening', () => {
+      started.add(worker);
+      listening += 1;
+      if (listening === config.workers) {
+        log.info(`all ${config.workers} workers are listening`);
+      }
+    });
   };
 
   const finishIfDone = () => {

@@ -215,6 +215,12 @@ describeShared('WORKERS: a cluster of processes on one host (e2e, real processes
       METRICS_PORT: String(metricsPort),
       LOG_LEVEL: 'info',
     });
+    // Ready as soon as one worker answers: wait for the other too.
+    const deadline = Date.now() + 30000;
+    while (!cluster.stdout().includes('all 2 workers are listening') && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(cluster.stdout()).toContain('all 2 workers are listening');
     // Concurrent requests open several connections, which the primary deals out in turn.
     const replies = await Promise.all(
       Array.from({ length: 30 }, () => fetch(`${cluster.base}/api/v1/users/me`)),
@@ -227,8 +233,8 @@ describeShared('WORKERS: a cluster of processes on one host (e2e, real processes
         .split('\n')
         .filter((line) => line.includes('"request completed"'))
         .map((line) => (JSON.parse(line) as { pid: number }).pid);
-    const deadline = Date.now() + 10000;
-    while (served().length < 30 && Date.now() < deadline) {
+    const logged = Date.now() + 10000;
+    while (served().length < 30 && Date.now() < logged) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(served()).toHaveLength(30);
