@@ -1,4 +1,4 @@
-import { createHmac, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import { createHmac, randomUUID, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
 import type { JwtAlgorithm, SigningKey } from '../config/signing-keys';
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
@@ -61,6 +61,20 @@ export class AccessTokenCodec {
       header.kid = this.signingKey.kid;
     }
     this.encodedHeader = encode(header);
+  }
+
+  /** A new access token for this user's session, by the rules (issuer, audience, lifetime). */
+  issue(userId: string, sessionId: string): string {
+    const iat = Math.floor(Date.now() / 1000);
+    return this.sign({
+      sub: userId,
+      sid: sessionId,
+      iat,
+      exp: iat + this.rules.ttl,
+      iss: this.rules.issuer,
+      aud: this.rules.audience,
+      jti: randomUUID(),
+    });
   }
 
   sign(claims: AccessTokenClaims): string {

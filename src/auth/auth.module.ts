@@ -57,6 +57,6 @@ import { AccessTokenCodec } from './access-token-codec';
     JwtAuthGuard,
     RolesGuard,
   ],
-  exports: [JwtAuthGuard, RolesGuard, AuthService, PasswordsService, AccessTokenCodec],
+  exports: [JwtAuthGuard, RolesGuard, AuthService, PasswordsService],
 })
 export class AuthModule {}

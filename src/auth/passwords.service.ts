@@ -56,7 +56,6 @@ export class PasswordsService implements OnModuleInit {
     };
   }
 
-  /** Made at start, so that the first sign-in of an unknown account is not slower than the rest. */
   /**
    * The dummy hash is made before the service answers (so that the first
    * sign-in of an unknown account is not faster than the rest, and so that

@@ -1,5 +1,6 @@
-import type { Pool, QueryResultRow } from 'pg';
 import { Injectable } from '@nestjs/common';
+import type { Pool, QueryResultRow } from 'pg';
+import { poolOf } from '../database/database.options';
 import { InjectEntityManager } from '@nestjs/typeorm';
 import { EntityManager, IsNull } from 'typeorm';
 import type { ClientInfo } from '../common/decorators/client-info.decorator';
@@ -101,7 +102,14 @@ function userFromRow(row: SessionUserRow): UserEntity {
  */
 @Injectable()
 export class SessionsRepository {
-  constructor(@InjectEntityManager() private readonly manager: EntityManager) {}
+  /** Where the hot statements go straight (see `hot`): a PostgreSQL server's pool, outside a transaction. */
+  private readonly serverPool: Pool | undefined;
+
+  constructor(@InjectEntityManager() private readonly manager: EntityManager) {
+    const { options } = manager.connection;
+    const onServer = 'url' in options && Boolean(options.url);
+    this.serverPool = onServer && !manager.queryRunner ? poolOf(manager.connection) : undefined;
+  }
 
   /**
    * The statements of every authenticated request and every refresh: on a
@@ -115,15 +123,8 @@ export class SessionsRepository {
     text: string,
     values: unknown[],
   ): Promise<T[]> {
-    const connection = this.manager.connection;
-    const pool = (connection.driver as unknown as { master?: Pool }).master;
-    if (
-      pool &&
-      !this.manager.queryRunner &&
-      'url' in connection.options &&
-      connection.options.url
-    ) {
-      return (await pool.query<T>({ name, text, values })).rows;
+    if (this.serverPool) {
+      return (await this.serverPool.query<T>({ name, text, values })).rows;
     }
     return this.manager.query(text, values);
   }

@@ -1,12 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import {
-  createHash,
-  createHmac,
-  randomBytes,
-  randomInt,
-  randomUUID,
-  timingSafeEqual,
-} from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { type AppConfig, InjectAppConfig } from '../config/configuration';
 import { AccessTokenCodec } from './access-token-codec';
 
@@ -37,16 +30,7 @@ export class TokensService {
   }
 
   signAccessToken(userId: string, sessionId: string): string {
-    const iat = Math.floor(Date.now() / 1000);
-    return this.accessTokens.sign({
-      sub: userId,
-      sid: sessionId,
-      iat,
-      exp: iat + this.config.jwt.accessTtl,
-      iss: this.config.jwt.issuer,
-      aud: this.config.jwt.audience,
-      jti: randomUUID(),
-    });
+    return this.accessTokens.issue(userId, sessionId);
   }
 
   newRefreshToken(): string {

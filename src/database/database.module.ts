@@ -46,7 +46,7 @@ export async function migrateUnderLock(
     }
     try {
       const executor = new MigrationExecutor(dataSource, runner);
-      executor.transaction = 'each';
+      executor.transaction = dataSource.options.migrationsTransactionMode ?? 'each';
       const applied = await executor.executePendingMigrations();
       if (applied.length > 0) {
         logger?.info(

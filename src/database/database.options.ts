@@ -3,6 +3,7 @@ import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Pool } from 'pg';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { InitialSchema1730000000000 } from '../../migrations/1730000000000-InitialSchema';
 import { MailAndAccountTokens1730000100000 } from '../../migrations/1730000100000-MailAndAccountTokens';
@@ -113,6 +114,11 @@ function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** The pg pool behind TypeORM's postgres driver (a PostgreSQL server's, or the embedded store's). */
+export function poolOf(dataSource: DataSource): Pool | undefined {
+  return (dataSource.driver as unknown as { master?: Pool }).master;
 }
 
 /** A DataSource that also closes its embedded store when destroyed (else Jest and restarts hang). */

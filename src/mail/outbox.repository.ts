@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { InjectEntityManager } from '@nestjs/typeorm';
 import { EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { MetricsService } from '../metrics/metrics.service';
 import { OutboxMailEntity, OutboxStatus } from './outbox-mail.entity';
 
 export interface NewOutboxMail {
@@ -24,7 +25,12 @@ interface OutboxRow {
 /** The outbox table. */
 @Injectable()
 export class OutboxRepository {
-  constructor(@InjectEntityManager() private readonly manager: EntityManager) {}
+  constructor(
+    @InjectEntityManager() private readonly manager: EntityManager,
+    @Optional() metrics?: MetricsService,
+  ) {
+    metrics?.readFrom({ outboxPending: () => this.countPending() });
+  }
 
   /** Adds a mail inside the caller's transaction (`manager`), so it exists exactly when the change does. */
   async add(manager: EntityManager, mail: NewOutboxMail): Promise<void> {
@@ -126,6 +132,14 @@ export class OutboxRepository {
       [ip, kinds, windowSeconds],
     );
     return Math.max(0, row?.wait ?? 0);
+  }
+
+  /** Mails waiting for delivery (the metrics' outbox backlog). */
+  async countPending(): Promise<number> {
+    const [row] = await this.manager.query<Array<{ pending: number }>>(
+      `SELECT count(*)::int AS pending FROM outbox WHERE status = 'pending'`,
+    );
+    return row?.pending ?? 0;
   }
 
   /** Finished rows are kept a day (the send limits look back at them), then removed. */

@@ -12,6 +12,7 @@ import {
 } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { type AppConfig, InjectAppConfig } from '../config/configuration';
+import { poolOf } from '../database/database.options';
 
 type RequestLabel = 'method' | 'route' | 'status';
 
@@ -21,15 +22,8 @@ export type SignInOutcome = string;
 
 /** What the metrics need to read from other modules at scrape time. */
 export interface MetricsSources {
-  hashing: () => { active: number; waiting: number };
-}
-
-/** The pg pool behind TypeORM's postgres driver (its counters are public). */
-interface PgPool {
-  totalCount: number;
-  idleCount: number;
-  waitingCount: number;
-  options?: { max?: number };
+  hashing?: () => { active: number; waiting: number };
+  outboxPending?: () => Promise<number>;
 }
 
 /** Seconds: from a fast profile read to a slow sign-in under load. */
@@ -56,7 +50,7 @@ export class MetricsService implements OnApplicationBootstrap, OnModuleDestroy {
     string,
     { count: Counter.Internal; latency: Histogram.Internal<RequestLabel> }
   >();
-  private sources: MetricsSources | null = null;
+  private sources: MetricsSources = {};
   private server: Server | null = null;
 
   constructor(
@@ -95,8 +89,7 @@ export class MetricsService implements OnApplicationBootstrap, OnModuleDestroy {
       help: 'Password hashes being computed now',
       registers,
       collect() {
-        const stats = sources()?.hashing();
-        this.set(stats?.active ?? 0);
+        this.set(sources().hashing?.().active ?? 0);
       },
     });
     new Gauge({
@@ -104,10 +97,10 @@ export class MetricsService implements OnApplicationBootstrap, OnModuleDestroy {
       help: 'Password hashes waiting for a free hashing slot',
       registers,
       collect() {
-        this.set(sources()?.hashing().waiting ?? 0);
+        this.set(sources().hashing?.().waiting ?? 0);
       },
     });
-    const pool = () => (this.dataSource.driver as unknown as { master?: PgPool }).master;
+    const pool = () => poolOf(this.dataSource);
     new Gauge({
       name: 'db_pool_connections',
       help: 'Database pool connections: open (total), idle, and requests waiting for one',
@@ -127,7 +120,7 @@ export class MetricsService implements OnApplicationBootstrap, OnModuleDestroy {
       help: 'The most connections the database pool opens (DATABASE_POOL_SIZE)',
       registers,
       collect() {
-        this.set(pool()?.options?.max ?? 0);
+        this.set(pool()?.options.max ?? 0);
       },
     });
     const backlog = () => this.outboxBacklog();
@@ -151,9 +144,9 @@ export class MetricsService implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  /** Set once by the modules that own the figures (kept apart to avoid import cycles). */
+  /** Called by the modules that own the figures (so that this one imports none of them). */
   readFrom(sources: MetricsSources): void {
-    this.sources = sources;
+    this.sources = { ...this.sources, ...sources };
   }
 
   observeRequest(
@@ -211,10 +204,7 @@ export class MetricsService implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async outboxBacklog(): Promise<number | null> {
     try {
-      const [row] = await this.dataSource.query<Array<{ pending: number }>>(
-        `SELECT count(*)::int AS pending FROM outbox WHERE status = 'pending'`,
-      );
-      return row?.pending ?? 0;
+      return (await this.sources.outboxPending?.()) ?? null;
     } catch {
       // The database is away: the figure is left out of this scrape, the rest still answers.
       return null;
