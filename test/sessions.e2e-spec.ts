@@ -268,6 +268,21 @@ describe('Sessions and tokens (e2e)', () => {
           { ...claims, sid: '3f1c2b9e-8a4d-4f7e-9c61-2d5b7e0a1c33' },
           secret,
         ),
+        'a session id that is no UUID': forgeJwt(
+          { alg: 'HS256', typ: 'at+jwt' },
+          { ...claims, sid: "x' OR 1=1 --" },
+          secret,
+        ),
+        'a subject that is no UUID': forgeJwt(
+          { alg: 'HS256', typ: 'at+jwt' },
+          { ...claims, sub: 'admin' },
+          secret,
+        ),
+        "another user's subject on this session": forgeJwt(
+          { alg: 'HS256', typ: 'at+jwt' },
+          { ...claims, sub: '3f1c2b9e-8a4d-4f7e-9c61-2d5b7e0a1c33' },
+          secret,
+        ),
         'the refresh token': user.refreshToken,
       };
       for (const [name, token] of Object.entries(forged)) {
@@ -277,6 +292,95 @@ describe('Sessions and tokens (e2e)', () => {
       }
       // The genuine token still works, so the refusals above are about the tokens.
       expect((await t.http.get('/api/v1/users/me', user.accessToken)).status).toBe(200);
+    });
+  });
+
+  // Session checks made while others run go to the database together: each
+  // request must still get its own answer, and none an answer older than itself.
+  describe('many authenticated requests at once', () => {
+    it('should answer each request for its own session when they are checked together', async () => {
+      const users = await Promise.all([1, 2, 3].map(() => signedInUser(t.http)));
+      const tokens = [];
+      for (const user of users) {
+        const second = await t.http.post('/api/v1/auth/login', {
+          email: user.email,
+          password: user.password,
+        });
+        tokens.push({ token: user.accessToken, id: user.user.id, live: true });
+        tokens.push({ token: second.body.accessToken, id: user.user.id, live: true });
+      }
+      // One session of the second user ends; a forged-looking but unknown session is mixed in.
+      expect((await t.http.post('/api/v1/auth/logout', undefined, tokens[3].token)).status).toBe(
+        204,
+      );
+      tokens[3].live = false;
+      const requests = Array.from({ length: 60 }, (_, i) => tokens[i % tokens.length]);
+      const replies = await Promise.all(
+        requests.map((r) => t.http.get('/api/v1/users/me', r.token)),
+      );
+      replies.forEach((reply, i) => {
+        const { id, live } = requests[i];
+        expect({ i, status: reply.status, id: reply.body.id }).toEqual(
+          live ? { i, status: 200, id } : { i, status: 401, id: undefined },
+        );
+      });
+    });
+
+    it('should refuse at once a token whose session ended while others were being checked', async () => {
+      const busy = await signedInUser(t.http);
+      const leaving = await signedInUser(t.http);
+      for (let round = 0; round < 3; round += 1) {
+        const session = await t.http.post('/api/v1/auth/login', {
+          email: leaving.email,
+          password: leaving.password,
+        });
+        const token = session.body.accessToken;
+        let signedOut = false;
+        let stop = false;
+        let checked = 0;
+        let signOut: Promise<number> | undefined;
+        const afterSignOut: number[] = [];
+        // Requests on the leaving session and on another one, back to back,
+        // so that checks of the leaving session are in flight when it ends.
+        // (No timers here: on the embedded store with inject, the loops may
+        // never let one fire.)
+        const loop = async (bearer: string, watch: boolean) => {
+          const statuses: number[] = [];
+          while (!stop) {
+            const sentAfter = signedOut;
+            const reply = await t.http.get('/api/v1/users/me', bearer);
+            statuses.push(reply.status);
+            checked += 1;
+            if (checked > 20000) {
+              stop = true;
+            }
+            if (!watch) {
+              continue;
+            }
+            if (sentAfter) {
+              afterSignOut.push(reply.status);
+              stop ||= afterSignOut.length >= 40;
+            } else if (statuses.length === 5 && !signOut) {
+              signOut = t.http.post('/api/v1/auth/logout', undefined, token).then((r) => {
+                signedOut = true;
+                stop ||= r.status !== 204;
+                return r.status;
+              });
+            }
+          }
+          return statuses;
+        };
+        const statuses = await Promise.all([
+          ...Array.from({ length: 8 }, () => loop(token, true)),
+          ...Array.from({ length: 24 }, () => loop(busy.accessToken, false)),
+        ]);
+        expect(await signOut).toBe(204);
+        expect(afterSignOut.length).toBeGreaterThanOrEqual(40);
+        expect(afterSignOut.filter((status) => status !== 401)).toEqual([]);
+        // Before the sign-out the leaving session was answered; the other one always.
+        expect(statuses.slice(0, 8).flat()).toContain(200);
+        expect(new Set(statuses.slice(8).flat())).toEqual(new Set([200]));
+      }
     });
   });
 });
