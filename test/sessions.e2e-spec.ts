@@ -300,7 +300,7 @@ describe('Sessions and tokens (e2e)', () => {
   describe('many authenticated requests at once', () => {
     it('should answer each request for its own session when they are checked together', async () => {
       const users = await Promise.all([1, 2, 3].map(() => signedInUser(t.http)));
-      const tokens = [];
+      const tokens: Array<{ token: string; id: string; live: boolean }> = [];
       for (const user of users) {
         const second = await t.http.post('/api/v1/auth/login', {
           email: user.email,

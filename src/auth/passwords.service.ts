@@ -1,8 +1,6 @@
 import { MetricsService } from '../metrics/metrics.service';
-import { HttpStatus, Injectable, OnModuleInit, Optional } from '@nestjs/common';
-import { ZxcvbnFactory } from '@zxcvbn-ts/core';
-import * as common from '@zxcvbn-ts/language-common';
-import * as english from '@zxcvbn-ts/language-en';
+import { HttpStatus, Injectable, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
+import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
 import * as argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
 import { type AppConfig, InjectAppConfig } from '../config/configuration';
@@ -38,11 +36,12 @@ export function passwordLength(password: string): number {
  * rehashing when the cost parameters change.
  */
 @Injectable()
-export class PasswordsService implements OnModuleInit {
+export class PasswordsService implements OnModuleInit, OnModuleDestroy {
   private readonly options: argon2.Options & { raw?: false };
   /** zxcvbn with its dictionaries: built on first use, or a moment after start (see onModuleInit). */
   private strength?: ZxcvbnFactory;
   private dummyHash?: Promise<string>;
+  private warmUp?: NodeJS.Timeout;
   private readonly pool: HashingPool;
 
   constructor(@InjectAppConfig() config: AppConfig, @Optional() metrics?: MetricsService) {
@@ -54,22 +53,39 @@ export class PasswordsService implements OnModuleInit {
       timeCost: config.argon2.timeCost,
       parallelism: config.argon2.parallelism,
     };
+    // Started now, on the hashing threads, so that it runs while the rest of the app starts.
+    this.getDummyHash().catch(() => undefined);
   }
 
   /**
-   * The dummy hash is made before the service answers (so that the first
+   * The dummy hash (started by the constructor) is made before the service answers (so that the first
    * sign-in of an unknown account is not faster than the rest, and so that
    * it never takes a hashing slot from a request); zxcvbn's dictionaries (a
    * fifth of a second of CPU) are built two seconds after start, once the
    * service is up, or at first use.
    */
   async onModuleInit(): Promise<void> {
-    setTimeout(() => this.strengthChecker(), 2000).unref();
+    this.warmUp = setTimeout(() => this.strengthChecker(), 2000).unref();
     await this.getDummyHash();
   }
 
+  onModuleDestroy(): void {
+    clearTimeout(this.warmUp);
+  }
+
   private strengthChecker(): ZxcvbnFactory {
-    this.strength ??= new ZxcvbnFactory({
+    if (this.strength) {
+      return this.strength;
+    }
+    // Loaded here rather than at start: loading the dictionaries takes a tenth of a second.
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const { ZxcvbnFactory: Factory } =
+      require('@zxcvbn-ts/core') as typeof import('@zxcvbn-ts/core');
+    const common =
+      require('@zxcvbn-ts/language-common') as typeof import('@zxcvbn-ts/language-common');
+    const english = require('@zxcvbn-ts/language-en') as typeof import('@zxcvbn-ts/language-en');
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    this.strength = new Factory({
       dictionary: { ...common.dictionary, ...english.dictionary },
       graphs: common.adjacencyGraphs,
       translations: english.translations,

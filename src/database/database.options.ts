@@ -1,6 +1,4 @@
-import { PGlite } from '@electric-sql/pglite';
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
-import { createPgConfig } from '@electric-sql/pglite/node-postgres';
+import type { PGlite } from '@electric-sql/pglite';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
@@ -69,7 +67,16 @@ export function buildDataSourceOptions(settings: DatabaseSettings): DataSourceOp
   const directory = join(settings.dataDir, 'pgdata');
   mkdirSync(directory, { recursive: true });
   const release = lockDirectory(directory);
-  const pglite = new PGlite(directory, { extensions: { pg_trgm } });
+  // Loaded only for the embedded store: a server deployment does not pay for PGlite at start.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { PGlite: Embedded } =
+    require('@electric-sql/pglite') as typeof import('@electric-sql/pglite');
+  const { pg_trgm } =
+    require('@electric-sql/pglite/contrib/pg_trgm') as typeof import('@electric-sql/pglite/contrib/pg_trgm');
+  const { createPgConfig } =
+    require('@electric-sql/pglite/node-postgres') as typeof import('@electric-sql/pglite/node-postgres');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const pglite = new Embedded(directory, { extensions: { pg_trgm } });
   const options: DataSourceOptions = {
     ...common,
     // PGlite is a single session: a pool of one, never closed for idleness.

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { createTransport, Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 
 /** A composed message, ready to send. */
 export interface MailMessage {
@@ -16,7 +16,8 @@ export abstract class MailTransport {
 
 /** SMTP through nodemailer: `smtp://[user:pass@]host[:port]` or `smtps://…`; query options such as `?ignoreTLS=true` pass through. */
 export class SmtpTransport extends MailTransport {
-  private readonly transporter: Transporter;
+  private readonly options: Record<string, unknown>;
+  private transporter?: Transporter;
 
   constructor(url: string) {
     super();
@@ -39,15 +40,20 @@ export class SmtpTransport extends MailTransport {
     for (const [key, value] of parsed.searchParams) {
       options[key] = value === 'true' ? true : value === 'false' ? false : value;
     }
-    this.transporter = createTransport(options);
+    this.options = options;
   }
 
   async send(message: MailMessage & { from: string }): Promise<void> {
+    // nodemailer is loaded at the first mail, not at every start.
+    if (!this.transporter) {
+      const { createTransport } = await import('nodemailer');
+      this.transporter ??= createTransport(this.options);
+    }
     await this.transporter.sendMail(message);
   }
 
   override close(): void {
-    this.transporter.close();
+    this.transporter?.close();
   }
 }
 

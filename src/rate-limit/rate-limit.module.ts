@@ -1,6 +1,6 @@
 import { Global, Logger, Module } from '@nestjs/common';
 import { getStorageToken, ThrottlerModule, type ThrottlerStorage } from '@nestjs/throttler';
-import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
+import type { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { type AppConfig, appConfig } from '../config/configuration';
 import { AddressRateLimitGuard } from './address-rate-limit.guard';
 import { MemoryAttemptCounters, RedisAttemptCounters } from './attempt-counters';
@@ -10,7 +10,11 @@ import { ATTEMPT_COUNTERS, AttemptLimiter } from './attempt-limiter.service';
 const REDIS_OPTIONS = { maxRetriesPerRequest: 1, connectTimeout: 2000, disconnectTimeout: 200 };
 
 function redisStorage(url: string): ThrottlerStorageRedisService {
-  const storage = new ThrottlerStorageRedisService(url, REDIS_OPTIONS);
+  // Loaded only with REDIS_URL: ioredis is a cost at every start otherwise.
+  const { ThrottlerStorageRedisService: RedisStorage } =
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('@nest-lab/throttler-storage-redis') as typeof import('@nest-lab/throttler-storage-redis');
+  const storage = new RedisStorage(url, REDIS_OPTIONS);
   const logger = new Logger('RateLimit');
   let down = false;
   storage.redis.on('error', (error: Error) => {
@@ -51,8 +55,8 @@ function redisStorage(url: string): ThrottlerStorageRedisService {
       provide: ATTEMPT_COUNTERS,
       inject: [getStorageToken(), appConfig.KEY],
       useFactory: (storage: ThrottlerStorage, config: AppConfig) =>
-        config.redisUrl && storage instanceof ThrottlerStorageRedisService
-          ? new RedisAttemptCounters(storage.redis)
+        config.redisUrl && 'redis' in storage
+          ? new RedisAttemptCounters((storage as ThrottlerStorageRedisService).redis)
           : new MemoryAttemptCounters(),
     },
     AttemptLimiter,
