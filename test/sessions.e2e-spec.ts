@@ -1,5 +1,7 @@
 import { createHmac } from 'node:crypto';
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
+import { TokensService } from '../src/auth/tokens.service';
 import { expectProblem, signedInUser } from './support/factories';
 import { useTestApp } from './support/test-app';
 
@@ -293,6 +295,103 @@ describe('Sessions and tokens (e2e)', () => {
       // The genuine token still works, so the refusals above are about the tokens.
       expect((await t.http.get('/api/v1/users/me', user.accessToken)).status).toBe(200);
     });
+  });
+
+  // Refreshes made while one runs go to the database in one statement.
+  describe('many refreshes at once', () => {
+    it('should rotate each token of a batch for its own session, and a token presented twice once', async () => {
+      const users = await Promise.all([1, 2, 3].map(() => signedInUser(t.http)));
+      const sessions: Array<{ refreshToken: string; userId: string; live: boolean }> = [];
+      for (const user of users) {
+        sessions.push({ refreshToken: user.refreshToken, userId: user.user.id, live: true });
+        for (let i = 0; i < 2; i += 1) {
+          const more = await t.http.post('/api/v1/auth/login', {
+            email: user.email,
+            password: user.password,
+          });
+          sessions.push({ refreshToken: more.body.refreshToken, userId: user.user.id, live: true });
+        }
+      }
+      // One session ended: its token must be refused, whatever it is sent with.
+      const ended = await t.http.post('/api/v1/auth/refresh', {
+        refreshToken: sessions[4].refreshToken,
+      });
+      await t.http.post('/api/v1/auth/logout', undefined, ended.body.accessToken);
+      sessions[4] = { ...sessions[4], refreshToken: ended.body.refreshToken, live: false };
+
+      // Every token twice, all at once.
+      const presented = [...sessions, ...sessions];
+      const replies = await Promise.all(presented.map((s) => refresh(s.refreshToken)));
+      replies.forEach((reply, i) => {
+        const { live, userId } = presented[i];
+        if (live) {
+          expect({ i, status: reply.status, user: reply.body.user?.id }).toEqual({
+            i,
+            status: 200,
+            user: userId,
+          });
+        } else {
+          expectProblem(reply, 401, 'invalid_refresh_token');
+        }
+      });
+      const n = sessions.length;
+      for (let i = 0; i < n; i += 1) {
+        if (sessions[i].live) {
+          // Both presentations got the one successor, and it rotates.
+          expect(replies[i + n].body.refreshToken).toBe(replies[i].body.refreshToken);
+          expect((await refresh(replies[i].body.refreshToken)).status).toBe(200);
+        }
+      }
+      const live: Array<{ user_id: string; live: string }> = await t.app.get(DataSource).query(
+        `SELECT s.user_id, count(rt.id) AS live FROM sessions s
+         LEFT JOIN refresh_tokens rt ON rt.session_id = s.id AND rt.spent_at IS NULL
+         WHERE s.user_id = ANY($1) AND s.revoked_at IS NULL GROUP BY s.id, s.user_id`,
+        [users.map((user) => user.user.id)],
+      );
+      expect(live).toHaveLength(n - 1);
+      expect(live.every((row) => Number(row.live) === 1)).toBe(true);
+    });
+
+    // A statement over several sessions can deadlock with a transaction that
+    // takes their rows in the other order; each refresh in it must still succeed.
+    (process.env.TEST_DATABASE_URL ? it : it.skip)(
+      'should retry the refreshes one by one when their statement is ended as a deadlock (PostgreSQL server)',
+      async () => {
+        const [a, b, c] = await Promise.all([1, 2, 3].map(() => signedInUser(t.http)));
+        const hash = (token: string) => t.app.get(TokensService).hash(token);
+        const other = new Client({ connectionString: process.env.DATABASE_URL });
+        await other.connect();
+        try {
+          const lock = `SELECT 1 FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE`;
+          await other.query('BEGIN');
+          await other.query(lock, [hash(b.refreshToken)]);
+          await other.query('SAVEPOINT hold');
+          await other.query(lock, [hash(c.refreshToken)]);
+          // C's statement waits on the lock; A's and B's queue behind it, together.
+          const first = refresh(c.refreshToken);
+          await sleep(200);
+          const pair = [refresh(a.refreshToken), refresh(b.refreshToken)];
+          await sleep(200);
+          // C's row is let go: C's statement ends, A's and B's starts: it takes A's row, then waits for B's.
+          await other.query('ROLLBACK TO SAVEPOINT hold');
+          await sleep(300);
+          // Now this transaction waits for A's row: a deadlock, which PostgreSQL
+          // breaks by ending the statement that waited first (A's and B's).
+          await other.query(
+            'UPDATE refresh_tokens SET generation = generation WHERE token_hash = $1',
+            [hash(a.refreshToken)],
+          );
+          await other.query('COMMIT');
+          const replies = await Promise.all([first, ...pair]);
+          expect(replies.map((reply) => reply.status)).toEqual([200, 200, 200]);
+          expect(replies.map((reply) => reply.body.user.id)).toEqual(
+            [c, a, b].map((user) => user.user.id),
+          );
+        } finally {
+          await other.end();
+        }
+      },
+    );
   });
 
   // Session checks made while others run go to the database together: each

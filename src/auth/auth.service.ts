@@ -191,11 +191,7 @@ export class AuthService {
     // The common case, a live token: one statement.
     const tokenHash = this.tokens.hash(refreshToken);
     const successorOfLive = this.tokens.successorOf(refreshToken);
-    const fast = await this.sessions.rotateLive(
-      tokenHash,
-      this.tokens.hash(successorOfLive),
-      new Date(),
-    );
+    const fast = await this.sessions.rotateLive(tokenHash, this.tokens.hash(successorOfLive));
     if (fast) {
       return this.tokenPair(fast.user, fast.sessionId, successorOfLive);
     }

@@ -68,28 +68,45 @@ const CREATE_SESSION_SQL = `
   SELECT id FROM s`;
 
 /**
- * One statement, so one round trip and one commit: spend the presented token
- * if it is live and its session and user are too, add its successor, and
- * return the user. The UPDATE is a compare-and-set on the token's
- * row: of concurrent presentations exactly one matches `spent_at IS NULL`.
+ * One statement, so one round trip and one commit, for any number of
+ * presented tokens (given as two arrays: the presented token's hash and its
+ * successor's): spend each one that is live and whose session and user are
+ * too, add its successor, and return the user. The UPDATE is a
+ * compare-and-set on the token's row: of concurrent presentations exactly one
+ * matches `spent_at IS NULL`. A session has one live token, so at most one
+ * row per session comes back.
  */
 const ROTATE_LIVE_SQL = `
-  WITH spent AS (
+  WITH presented AS (
+    SELECT * FROM unnest($1::text[], $2::text[]) AS p(token_hash, successor_hash)
+  ), spent AS (
     UPDATE refresh_tokens rt SET spent_at = $3
-    FROM sessions s, users u
-    WHERE rt.token_hash = $1 AND rt.spent_at IS NULL
+    FROM presented p, sessions s, users u
+    WHERE rt.token_hash = p.token_hash AND rt.spent_at IS NULL
       AND s.id = rt.session_id AND s.revoked_at IS NULL AND s.expires_at > now()
       AND u.id = s.user_id AND u.disabled = false
-    RETURNING rt.session_id, rt.generation, s.user_id
+    RETURNING rt.session_id, rt.generation, rt.token_hash, p.successor_hash, s.user_id
   ), successor AS (
     INSERT INTO refresh_tokens (session_id, token_hash, generation)
-    SELECT session_id, $2, generation + 1 FROM spent
+    SELECT session_id, successor_hash, generation + 1 FROM spent
     RETURNING session_id
   )
-  SELECT ${USER_COLUMNS}, successor.session_id
+  SELECT ${USER_COLUMNS}, spent.session_id, spent.token_hash AS presented_hash
   FROM spent
   JOIN successor ON successor.session_id = spent.session_id
   JOIN users u ON u.id = spent.user_id`;
+
+interface Rotation {
+  tokenHash: string;
+  successorHash: string;
+}
+type RotatedRow = SessionUserRow & { session_id: string; presented_hash: string };
+
+/** Deadlock, or a serialization failure: the statement may succeed if run again. */
+function isRetryable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
+}
 
 function userFromRow(row: SessionUserRow): UserEntity {
   const user = new UserEntity();
@@ -118,6 +135,8 @@ export class SessionsRepository {
 
   /** Session checks made while others run, sent together (see `findActiveSessionUser`). */
   private readonly sessionChecks: BatchedLookup<SessionKey, SessionUserRow> | undefined;
+  /** Refreshes made while another runs, sent together (see `rotateLive`). */
+  private readonly rotations: BatchedLookup<Rotation, RotatedRow> | undefined;
 
   constructor(@InjectEntityManager() private readonly manager: EntityManager) {
     const { options } = manager.connection;
@@ -132,6 +151,12 @@ export class SessionsRepository {
         (keys) => this.fetchSessionUsers(keys),
         sessionKeyId,
         Math.max(1, Math.floor(poolSize / 4)),
+      );
+      // One at a time: two rotation statements never wait on each other's rows.
+      this.rotations = new BatchedLookup(
+        (rotations) => this.rotateMany(rotations),
+        (rotation) => rotation.tokenHash,
+        1,
       );
     }
   }
@@ -214,19 +239,43 @@ export class SessionsRepository {
   /**
    * The common refresh (a live token of a live session), in one statement;
    * null when that is not the case: the token is unknown or spent, or its
-   * session ended, which the caller's locked path sorts out.
+   * session ended, which the caller's locked path sorts out. Refreshes that
+   * arrive while one runs go together in the next statement (one commit for
+   * all); the same token presented twice there is spent once, and both
+   * presentations get its successor.
    */
   async rotateLive(
     tokenHash: string,
     successorHash: string,
-    at: Date,
   ): Promise<{ sessionId: string; user: UserEntity } | null> {
-    const rows = await this.hot<SessionUserRow & { session_id: string }>(
-      'rotate-live',
-      ROTATE_LIVE_SQL,
-      [tokenHash, successorHash, at],
-    );
-    return rows[0] ? { sessionId: rows[0].session_id, user: userFromRow(rows[0]) } : null;
+    const rotation = { tokenHash, successorHash };
+    const row = this.rotations
+      ? await this.rotations.load(rotation)
+      : (await this.rotateMany([rotation])).get(tokenHash);
+    return row ? { sessionId: row.session_id, user: userFromRow(row) } : null;
+  }
+
+  private async rotateMany(rotations: Rotation[]): Promise<Map<string, RotatedRow>> {
+    const run = async (some: Rotation[]) =>
+      this.hot<RotatedRow>('rotate-live', ROTATE_LIVE_SQL, [
+        some.map((rotation) => rotation.tokenHash),
+        some.map((rotation) => rotation.successorHash),
+        new Date(),
+      ]);
+    let rows: RotatedRow[];
+    try {
+      rows = await run(rotations);
+    } catch (error) {
+      // A statement over several sessions can meet a transaction that locks
+      // their rows in another order (an account deleted with two of its
+      // sessions in the batch: PostgreSQL ends one of the two as a deadlock).
+      // Each rotation alone cannot, so they are retried one by one.
+      if (rotations.length === 1 || !isRetryable(error)) {
+        throw error;
+      }
+      rows = (await Promise.all(rotations.map((rotation) => run([rotation])))).flat();
+    }
+    return new Map(rows.map((row) => [row.presented_hash, row]));
   }
 
   async lockByRefreshTokenHash(tokenHash: string): Promise<LockedRefreshToken | null> {
