@@ -21,13 +21,19 @@ export interface LockedRefreshToken {
 const USER_COLUMNS = `u.id, u.email, u.username, u.full_name, u.image_url, u.email_verified,
   u.roles, u.disabled, u.created_at, u.updated_at`;
 
-/** The live sessions among the (session, user) pairs given as two arrays, with their users. */
+/**
+ * The live sessions among the (session, user) pairs given as two arrays, with
+ * their users. `s.id = ANY($1)` keeps the plan on the primary key whatever the
+ * table's statistics say (the statement is prepared once per connection, and
+ * PostgreSQL may settle on a generic plan).
+ */
 const SESSION_USERS_SQL = `
-  SELECT k.sid AS session_id, ${USER_COLUMNS}
-  FROM unnest($1::uuid[], $2::uuid[]) AS k(sid, uid)
-  JOIN sessions s ON s.id = k.sid AND s.user_id = k.uid
+  SELECT s.id AS session_id, ${USER_COLUMNS}
+  FROM sessions s
+  JOIN unnest($1::uuid[], $2::uuid[]) AS k(sid, uid) ON k.sid = s.id AND k.uid = s.user_id
   JOIN users u ON u.id = s.user_id
-  WHERE s.revoked_at IS NULL AND s.expires_at > now() AND u.disabled = false`;
+  WHERE s.id = ANY($1::uuid[]) AND s.revoked_at IS NULL AND s.expires_at > now()
+    AND u.disabled = false`;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -74,21 +80,23 @@ const CREATE_SESSION_SQL = `
  * too, add its successor, and return the user. The UPDATE is a
  * compare-and-set on the token's row: of concurrent presentations exactly one
  * matches `spent_at IS NULL`. A session has one live token, so at most one
- * row per session comes back.
+ * row per session comes back. `token_hash = ANY($1)` keeps the plan on the
+ * token's unique index whatever the statistics say (see SESSION_USERS_SQL).
  */
 const ROTATE_LIVE_SQL = `
-  WITH presented AS (
-    SELECT * FROM unnest($1::text[], $2::text[]) AS p(token_hash, successor_hash)
-  ), spent AS (
+  WITH spent AS (
     UPDATE refresh_tokens rt SET spent_at = $3
-    FROM presented p, sessions s, users u
-    WHERE rt.token_hash = p.token_hash AND rt.spent_at IS NULL
+    FROM sessions s, users u
+    WHERE rt.token_hash = ANY($1::text[]) AND rt.spent_at IS NULL
       AND s.id = rt.session_id AND s.revoked_at IS NULL AND s.expires_at > now()
       AND u.id = s.user_id AND u.disabled = false
-    RETURNING rt.session_id, rt.generation, rt.token_hash, p.successor_hash, s.user_id
+    RETURNING rt.session_id, rt.generation, rt.token_hash, s.user_id
   ), successor AS (
     INSERT INTO refresh_tokens (session_id, token_hash, generation)
-    SELECT session_id, successor_hash, generation + 1 FROM spent
+    SELECT spent.session_id, p.successor_hash, spent.generation + 1
+    FROM spent
+    JOIN unnest($1::text[], $2::text[]) AS p(token_hash, successor_hash)
+      ON p.token_hash = spent.token_hash
     RETURNING session_id
   )
   SELECT ${USER_COLUMNS}, spent.session_id, spent.token_hash AS presented_hash
