@@ -22,16 +22,14 @@ const USER_COLUMNS = `u.id, u.email, u.username, u.full_name, u.image_url, u.ema
   u.roles, u.disabled, u.created_at, u.updated_at`;
 
 /**
- * The live sessions among the (session, user) pairs given as two arrays, with
- * their users. `s.id = ANY($1)` keeps the plan on the primary key whatever the
- * table's statistics say (the statement is prepared once per connection, and
- * PostgreSQL may settle on a generic plan).
+ * The live sessions among the given ids, with their users (the caller matches
+ * each to the user its token names). Driven by `s.id = ANY($1)` on the
+ * primary key, whatever the statistics say: the statement is prepared once
+ * per connection, and PostgreSQL may settle on a generic plan.
  */
 const SESSION_USERS_SQL = `
   SELECT s.id AS session_id, ${USER_COLUMNS}
-  FROM sessions s
-  JOIN unnest($1::uuid[], $2::uuid[]) AS k(sid, uid) ON k.sid = s.id AND k.uid = s.user_id
-  JOIN users u ON u.id = s.user_id
+  FROM sessions s JOIN users u ON u.id = s.user_id
   WHERE s.id = ANY($1::uuid[]) AND s.revoked_at IS NULL AND s.expires_at > now()
     AND u.disabled = false`;
 
@@ -80,14 +78,18 @@ const CREATE_SESSION_SQL = `
  * too, add its successor, and return the user. The UPDATE is a
  * compare-and-set on the token's row: of concurrent presentations exactly one
  * matches `spent_at IS NULL`. A session has one live token, so at most one
- * row per session comes back. `token_hash = ANY($1)` keeps the plan on the
- * token's unique index whatever the statistics say (see SESSION_USERS_SQL).
+ * row per session comes back. The plan must stay on the token's unique
+ * index whatever the statistics say (see SESSION_USERS_SQL): "not spent" is
+ * written as a coalesce, because `spent_at IS NULL` matches the partial index
+ * of live tokens, which a planner with stale statistics (a young, busy
+ * database) scans whole instead, every live session of every user.
  */
 const ROTATE_LIVE_SQL = `
   WITH spent AS (
     UPDATE refresh_tokens rt SET spent_at = $3
     FROM sessions s, users u
-    WHERE rt.token_hash = ANY($1::text[]) AND rt.spent_at IS NULL
+    WHERE rt.token_hash = ANY($1::text[])
+      AND coalesce(rt.spent_at, '-infinity') = '-infinity'
       AND s.id = rt.session_id AND s.revoked_at IS NULL AND s.expires_at > now()
       AND u.id = s.user_id AND u.disabled = false
     RETURNING rt.session_id, rt.generation, rt.token_hash, s.user_id
@@ -237,7 +239,7 @@ export class SessionsRepository {
     const rows = await this.hot<SessionUserRow & { session_id: string }>(
       'session-users',
       SESSION_USERS_SQL,
-      [keys.map((key) => key.sessionId), keys.map((key) => key.userId)],
+      [keys.map((key) => key.sessionId)],
     );
     return new Map(
       rows.map((row) => [sessionKeyId({ sessionId: row.session_id, userId: row.id }), row]),
