@@ -437,7 +437,7 @@ function targets(summary, readyMs) {
     ],
     ['no errors', allErrors, (v) => v === 0, 0],
     ['peak RSS < 300 MB', peak * 1.048576, (v) => v < 300, 0],
-    ['ready within 1.5 s of start on PostgreSQL', readyMs / 1000, (v) => v <= 1.5, 2],
+    ['ready within 1.5 s of start on PostgreSQL (median of the restarts)', readyMs / 1000, (v) => v <= 1.5, 2],
   ].map(([name, value, pass, digits]) => ({
     name,
     value: Number(fmt(value, digits)),
@@ -558,15 +558,28 @@ async function main() {
     const profile = process.env.BENCH_PROFILE_DIR
       ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
       : [];
-    ours = await startProcess(
-      'service',
-      [...profile, ...SERVICE_NODE_FLAGS, 'dist/src/main.js'],
-      serviceEnv,
-      `http://127.0.0.1:${servicePort}/health/ready`,
-    );
-    report.readyMs = { freshDatabase: Math.round(freshReadyMs), restart: Math.round(ours.readyMs) };
+    // The ready time on restart is a median, as every other target: one start
+    // per round, the last one left running for the scenarios.
+    const restarts = [];
+    for (let round = 1; round <= ROUNDS; round += 1) {
+      if (round > 1) {
+        await stopProcess(ours);
+      }
+      ours = await startProcess(
+        'service',
+        [...(round === ROUNDS ? profile : []), ...SERVICE_NODE_FLAGS, 'dist/src/main.js'],
+        serviceEnv,
+        `http://127.0.0.1:${servicePort}/health/ready`,
+      );
+      restarts.push(Math.round(ours.readyMs));
+    }
+    report.readyMs = {
+      freshDatabase: Math.round(freshReadyMs),
+      restart: median(restarts),
+      restarts,
+    };
     console.log(
-      `ready: ${report.readyMs.freshDatabase} ms on a fresh database (migrations included), ${report.readyMs.restart} ms on restart`,
+      `ready: ${report.readyMs.freshDatabase} ms on a fresh database (migrations included); on restart ${restarts.join(', ')} ms (median ${report.readyMs.restart})`,
     );
     // The yardstick has no health route: any answer (a 404) means it is up.
     theirs = await startProcess(

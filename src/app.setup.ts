@@ -168,21 +168,24 @@ export async function configureApp(
   });
   await serveWebPage(app);
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Auth service')
-      .setDescription(
-        'User registration and authentication. Errors are RFC 9457 problem documents with a stable `code`. ' +
-          'Use "Authorize" with an account\'s email (or username) and password: the OAuth2 password flow ' +
-          `posts to ${TOKEN_URL}.`,
-      )
-      .setVersion('1.0')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
-      .addOAuth2({ type: 'oauth2', flows: { password: { tokenUrl: TOKEN_URL, scopes: {} } } })
-      .build(),
-    { extraModels: [ProblemDto] },
-  );
+  // Built at the first request for /docs or /docs-json, not at start: it
+  // walks every route and DTO (a tenth of a second here).
+  const document = () =>
+    SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('Auth service')
+        .setDescription(
+          'User registration and authentication. Errors are RFC 9457 problem documents with a stable `code`. ' +
+            'Use "Authorize" with an account\'s email (or username) and password: the OAuth2 password flow ' +
+            `posts to ${TOKEN_URL}.`,
+        )
+        .setVersion('1.0')
+        .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+        .addOAuth2({ type: 'oauth2', flows: { password: { tokenUrl: TOKEN_URL, scopes: {} } } })
+        .build(),
+      { extraModels: [ProblemDto] },
+    );
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs-json',
     swaggerOptions: { persistAuthorization: true },
