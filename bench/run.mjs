@@ -437,7 +437,12 @@ function targets(summary, readyMs) {
     ],
     ['no errors', allErrors, (v) => v === 0, 0],
     ['peak RSS < 300 MB', peak * 1.048576, (v) => v < 300, 0],
-    ['ready within 1.5 s of start on PostgreSQL (median of the restarts)', readyMs / 1000, (v) => v <= 1.5, 2],
+    [
+      'ready within 1.5 s of start on PostgreSQL (median of the restarts)',
+      readyMs / 1000,
+      (v) => v <= 1.5,
+      2,
+    ],
   ].map(([name, value, pass, digits]) => ({
     name,
     value: Number(fmt(value, digits)),
