@@ -77,7 +77,7 @@ const CREATE_SESSION_SQL = `
  * successor's): spend each one that is live and whose session and user are
  * too, add its successor, and return the user. The UPDATE is a
  * compare-and-set on the token's row: of concurrent presentations exactly one
- * matches `spent_at IS NULL`. A session has one live token, so at most one
+ * still finds it unspent. A session has one live token, so at most one
  * row per session comes back. The plan must stay on the token's unique
  * index whatever the statistics say (see SESSION_USERS_SQL): "not spent" is
  * written as a coalesce, because `spent_at IS NULL` matches the partial index
