@@ -245,46 +245,23 @@ describe('Sessions and tokens (e2e)', () => {
       const [, payloadPart] = user.accessToken.split('.');
       const claims = JSON.parse(Buffer.from(payloadPart, 'base64url').toString());
       const now = Math.floor(Date.now() / 1000);
+      // Our header and key, with some claims changed.
+      const withClaims = (changes: Record<string, unknown>) =>
+        forgeJwt({ alg: 'HS256', typ: 'at+jwt' }, { ...claims, ...changes }, secret);
       const forged = {
         'alg none': `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${payloadPart}.`,
         'typ JWT': forgeJwt({ alg: 'HS256', typ: 'JWT' }, claims, secret),
         'another key': forgeJwt({ alg: 'HS256', typ: 'at+jwt' }, claims, 'x'.repeat(48)),
-        'another audience': forgeJwt(
-          { alg: 'HS256', typ: 'at+jwt' },
-          { ...claims, aud: 'other' },
-          secret,
-        ),
-        'another issuer': forgeJwt(
-          { alg: 'HS256', typ: 'at+jwt' },
-          { ...claims, iss: 'other' },
-          secret,
-        ),
-        'no exp': forgeJwt({ alg: 'HS256', typ: 'at+jwt' }, { ...claims, exp: undefined }, secret),
-        expired: forgeJwt(
-          { alg: 'HS256', typ: 'at+jwt' },
-          { ...claims, iat: now - 120, exp: now - 60 },
-          secret,
-        ),
-        'another session': forgeJwt(
-          { alg: 'HS256', typ: 'at+jwt' },
-          { ...claims, sid: '3f1c2b9e-8a4d-4f7e-9c61-2d5b7e0a1c33' },
-          secret,
-        ),
-        'a session id that is no UUID': forgeJwt(
-          { alg: 'HS256', typ: 'at+jwt' },
-          { ...claims, sid: "x' OR 1=1 --" },
-          secret,
-        ),
-        'a subject that is no UUID': forgeJwt(
-          { alg: 'HS256', typ: 'at+jwt' },
-          { ...claims, sub: 'admin' },
-          secret,
-        ),
-        "another user's subject on this session": forgeJwt(
-          { alg: 'HS256', typ: 'at+jwt' },
-          { ...claims, sub: '3f1c2b9e-8a4d-4f7e-9c61-2d5b7e0a1c33' },
-          secret,
-        ),
+        'another audience': withClaims({ aud: 'other' }),
+        'another issuer': withClaims({ iss: 'other' }),
+        'no exp': withClaims({ exp: undefined }),
+        expired: withClaims({ iat: now - 120, exp: now - 60 }),
+        'another session': withClaims({ sid: '3f1c2b9e-8a4d-4f7e-9c61-2d5b7e0a1c33' }),
+        'a session id that is no UUID': withClaims({ sid: "x' OR 1=1 --" }),
+        'a subject that is no UUID': withClaims({ sub: 'admin' }),
+        "another user's subject on this session": withClaims({
+          sub: '3f1c2b9e-8a4d-4f7e-9c61-2d5b7e0a1c33',
+        }),
         'the refresh token': user.refreshToken,
       };
       for (const [name, token] of Object.entries(forged)) {

@@ -143,32 +143,34 @@ export class SessionsRepository {
   /** Where the hot statements go straight (see `hot`): a PostgreSQL server's pool, outside a transaction. */
   private readonly serverPool: Pool | undefined;
 
-  /** Session checks made while others run, sent together (see `findActiveSessionUser`). */
-  private readonly sessionChecks: BatchedLookup<SessionKey, SessionUserRow> | undefined;
+  /**
+   * Session checks made while others run, sent together (see
+   * `findActiveSessionUser`). Bound to a transaction, the repository has a
+   * connection of its own: one statement at a time.
+   */
+  private readonly sessionChecks: BatchedLookup<SessionKey, SessionUserRow>;
   /** Refreshes made while another runs, sent together (see `rotateLive`). */
-  private readonly rotations: BatchedLookup<Rotation, RotatedRow> | undefined;
+  private readonly rotations: BatchedLookup<Rotation, RotatedRow>;
 
   constructor(@InjectEntityManager() private readonly manager: EntityManager) {
     const { options } = manager.connection;
     const onServer = 'url' in options && Boolean(options.url);
     this.serverPool = onServer && !manager.queryRunner ? poolOf(manager.connection) : undefined;
-    if (!manager.queryRunner) {
-      // A quarter of the pool at most: under load, fewer and larger statements
-      // (2 of a pool of 10 measured best, see README "Performance"), and
-      // sign-ins and refreshes still find connections while reads flood in.
-      const poolSize = this.serverPool?.options.max ?? 1;
-      this.sessionChecks = new BatchedLookup(
-        (keys) => this.fetchSessionUsers(keys),
-        sessionKeyId,
-        Math.max(1, Math.floor(poolSize / 4)),
-      );
-      // One at a time: two rotation statements never wait on each other's rows.
-      this.rotations = new BatchedLookup(
-        (rotations) => this.rotateMany(rotations),
-        (rotation) => rotation.tokenHash,
-        1,
-      );
-    }
+    // A quarter of the pool at most: under load, fewer and larger statements
+    // (2 of a pool of 10 measured best, see README "Performance"), and
+    // sign-ins and refreshes still find connections while reads flood in.
+    const poolSize = this.serverPool?.options.max ?? 1;
+    this.sessionChecks = new BatchedLookup(
+      (keys) => this.fetchSessionUsers(keys),
+      sessionKeyId,
+      Math.max(1, Math.floor(poolSize / 4)),
+    );
+    // One at a time: two rotation statements never wait on each other's rows.
+    this.rotations = new BatchedLookup(
+      (rotations) => this.rotateMany(rotations),
+      (rotation) => rotation.tokenHash,
+      1,
+    );
   }
 
   /**
@@ -228,10 +230,7 @@ export class SessionsRepository {
     if (!UUID.test(sessionId) || !UUID.test(userId)) {
       return null;
     }
-    const key = { sessionId, userId };
-    const row = this.sessionChecks
-      ? await this.sessionChecks.load(key)
-      : (await this.fetchSessionUsers([key])).get(sessionKeyId(key));
+    const row = await this.sessionChecks.load({ sessionId, userId });
     return row ? userFromRow(row) : null;
   }
 
@@ -258,10 +257,7 @@ export class SessionsRepository {
     tokenHash: string,
     successorHash: string,
   ): Promise<{ sessionId: string; user: UserEntity } | null> {
-    const rotation = { tokenHash, successorHash };
-    const row = this.rotations
-      ? await this.rotations.load(rotation)
-      : (await this.rotateMany([rotation])).get(tokenHash);
+    const row = await this.rotations.load({ tokenHash, successorHash });
     return row ? { sessionId: row.session_id, user: userFromRow(row) } : null;
   }
 
