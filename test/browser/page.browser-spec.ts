@@ -428,3 +428,190 @@ describe('The web page in Chromium', () => {
     await tab.context.close();
   });
 });
+
+/**
+ * Nothing may scroll sideways on a phone: every screen, in its longest likely
+ * state (a long email, username and name, a picture, two sessions, error
+ * messages), at the narrowest phone widths.
+ */
+describe('The web page on a phone', () => {
+  const WIDTHS = [320, 390];
+  const tag = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  /** As long as the API lets them be: a 60-odd character local part, a 50 character username, a name with no space to wrap at. */
+  const longPerson = () => {
+    const t = tag();
+    return {
+      email: `augusta.ada.king.countess.of.lovelace.${t}@analytical-engine-society.example.com`,
+      username: `augusta_ada_king_countess_of_lovelace_${t}`.slice(0, 50),
+      fullName: `Wolfeschlegelsteinhausenbergerdorff-Lovelace`,
+    };
+  };
+  const long = longPerson();
+  const otherAgent = `ADeviceNobodyKnows/1.0 ${'x'.repeat(40)}-${'y'.repeat(40)}`;
+
+  async function callApi(
+    method: string,
+    path: string,
+    body?: object,
+    headers: Record<string, string> = {},
+  ): Promise<Record<string, unknown> | null> {
+    const response = await fetch(`${base}/api/v1${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...headers },
+      body: body && JSON.stringify(body),
+    });
+    if (!response.ok) {
+      throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+    }
+    return response.status === 204 ? null : ((await response.json()) as Record<string, unknown>);
+  }
+
+  beforeAll(async () => {
+    // The long-named person, confirmed, with a picture and a second session on an unknown device.
+    await callApi('POST', '/auth/register', { ...long, password: STRONG });
+    await callApi('POST', '/auth/verify-email', {
+      email: long.email,
+      code: await newestCode(long.email),
+    });
+    const other = await callApi(
+      'POST',
+      '/auth/login',
+      { email: long.email, password: STRONG },
+      { 'user-agent': otherAgent },
+    );
+    await callApi(
+      'PATCH',
+      '/users/me',
+      { imageUrl: pictureUrl },
+      { authorization: `Bearer ${String(other?.accessToken)}` },
+    );
+  }, 60000);
+
+  async function signedIn(page: Page): Promise<void> {
+    await signIn(page, long.email, STRONG);
+    await expectView(page, 'account');
+    // The other device's session, and one more for each earlier sign-in here.
+    await eventually(async () =>
+      expect(await page.locator('#sessions-list li').count()).toBeGreaterThanOrEqual(2),
+    );
+    await page.waitForFunction(() => {
+      const img = document.getElementById('profile-picture') as HTMLImageElement;
+      return !img.hidden && img.complete && img.naturalWidth > 0;
+    });
+  }
+
+  /** Each screen, brought up from a fresh page. */
+  const SCREENS: Array<{ name: string; open: (page: Page) => Promise<void> }> = [
+    { name: 'sign-in', open: (page) => expectView(page, 'signin') },
+    {
+      name: 'sign-in, wrong password',
+      open: async (page) => {
+        await signIn(page, long.email, 'not my password');
+        await hasText(page.locator('#signin-password-error'), /not right/);
+      },
+    },
+    {
+      name: 'register, email taken',
+      open: async (page) => {
+        await page.click('text=Create an account');
+        await page.fill('#signup-email', long.email);
+        await page.fill('#signup-fullName', long.fullName);
+        await page.fill('#signup-password', STRONG);
+        await page.click('#signup-form button[type=submit]');
+        await hasText(page.locator('#signup-email-error'), /already exists/);
+      },
+    },
+    {
+      name: 'verify, long email and a wrong code',
+      open: async (page) => {
+        const who = longPerson();
+        await page.click('text=Create an account');
+        await page.fill('#signup-email', who.email);
+        await page.fill('#signup-password', STRONG);
+        await page.click('#signup-form button[type=submit]');
+        await expectView(page, 'verify');
+        await page.fill('#verify-code', '000000');
+        await page.click('#verify-form button[type=submit]');
+        await hasText(page.locator('#verify-code-error'), /not right/);
+      },
+    },
+    {
+      name: 'forgot',
+      open: async (page) => {
+        await page.click('text=Forgot your password?');
+        await expectView(page, 'forgot');
+      },
+    },
+    {
+      name: 'forgot, incomplete link',
+      open: async (page) => {
+        await page.goto(`${base}/reset`);
+        await expectView(page, 'forgot');
+      },
+    },
+    {
+      name: 'reset, spent link',
+      open: async (page) => {
+        await page.goto(`${base}/reset?token=${'0'.repeat(64)}`);
+        await page.fill('#reset-newPassword', STRONGER);
+        await page.click('#reset-form button[type=submit]');
+        await hasText(page.locator('#reset-form .form-error'), 'no longer works');
+      },
+    },
+    { name: 'profile and sessions, long email and names', open: signedIn },
+    {
+      name: 'profile, field errors',
+      open: async (page) => {
+        await signedIn(page);
+        await page.fill('#profile-imageUrl', 'javascript:alert(1)');
+        await page.click('#profile-form button[type=submit]');
+        await hasText(page.locator('#profile-imageUrl-error'), 'must be an http or https URL');
+        await page.fill('#password-currentPassword', 'not my password');
+        await page.fill('#password-newPassword', STRONGER);
+        await page.click('#password-form button[type=submit]');
+        await hasText(page.locator('#password-currentPassword-error'), /not right/);
+      },
+    },
+  ];
+
+  /**
+   * How far the page scrolls sideways (root and body; 0 when it fits), and the
+   * elements whose box sticks out of the viewport, as "tag#id.class +Npx".
+   */
+  const sidewaysOverflow = (page: Page) =>
+    page.evaluate(() => {
+      const root = document.documentElement;
+      const width = root.clientWidth;
+      const outside = (element: Element) => {
+        const box = element.getBoundingClientRect();
+        return box.width > 0 && (box.right > width + 0.5 || box.left < -0.5);
+      };
+      const sticksOut = [...document.body.querySelectorAll('*')].filter(outside).map((element) => {
+        const box = element.getBoundingClientRect();
+        const name = `${element.tagName.toLowerCase()}${element.id ? `#${element.id}` : ''}${[...element.classList].map((c) => `.${c}`).join('')}`;
+        return `${name} +${Math.ceil(Math.max(box.right - width, -box.left))}px`;
+      });
+      return {
+        root: root.scrollWidth - root.clientWidth,
+        body: document.body.scrollWidth - document.body.clientWidth,
+        sticksOut,
+      };
+    });
+
+  const cases = SCREENS.flatMap((screen) => WIDTHS.map((width) => ({ ...screen, width })));
+
+  it.each(cases)(
+    'should not scroll sideways: $name at $width px',
+    async ({ name, width, open }) => {
+      const tab = await openTab({ width, height: 740 });
+      try {
+        await open(tab.page);
+        await shot(tab.page, `phone-${width}-${name.replace(/\W+/g, '-')}`);
+        expect(await sidewaysOverflow(tab.page)).toEqual({ root: 0, body: 0, sticksOut: [] });
+        expect(tab.consoleErrors).toEqual([]);
+      } finally {
+        await tab.context.close();
+      }
+    },
+  );
+});
