@@ -109,7 +109,7 @@ const SWAGGER_UI_POLICY = toHeader({
  */
 export async function configureApp(
   app: NestFastifyApplication,
-  config: Pick<AppConfig, 'corsOrigins' | 'metricsPort'>,
+  config: Pick<AppConfig, 'corsOrigins' | 'metricsPort' | 'production'>,
 ): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
   const headers = securityHeaders();
@@ -133,8 +133,10 @@ export async function configureApp(
     done();
   });
   // Prometheus metrics: here unless METRICS_PORT gives them a port of their own
-  // (or, in a cluster, the primary serves them there for every worker).
-  if (config.metricsPort === null && !cluster.isWorker) {
+  // (or, in a cluster, the primary serves them there for every worker). In
+  // production never on the public port: sign-in failures and traffic are
+  // nobody else's business, so without METRICS_PORT they are not served.
+  if (config.metricsPort === null && !config.production && !cluster.isWorker) {
     fastify.get('/metrics', async (_request, reply) => {
       const { contentType, body } = await metrics.exposition();
       return reply.header('Cache-Control', 'no-store').type(contentType).send(body);

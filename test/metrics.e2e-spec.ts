@@ -138,3 +138,13 @@ describe('Metrics on METRICS_PORT (e2e, real process)', () => {
     );
   });
 });
+
+describe('Metrics in production without METRICS_PORT (e2e)', () => {
+  // Production needs a mail server; this one is never reached.
+  const t = useTestApp(() => ({ NODE_ENV: 'production', MAIL_URL: 'smtp://127.0.0.1:9' }));
+
+  it('should not serve /metrics on the public port', async () => {
+    const reply = await t.http.get('/metrics');
+    expectProblem(reply, 404, 'not_found');
+  });
+});
