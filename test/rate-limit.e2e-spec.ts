@@ -275,6 +275,54 @@ describe.each(BACKENDS)('Failed sign-in limits (%s)', (_name, backend) => {
     expectLimited(await verify(`nobody.${body.email}`), 3, 900);
   });
 
+  it.each([
+    [
+      'PUT',
+      '/api/v1/users/me/password',
+      (password: string) => ({
+        currentPassword: password,
+        newPassword: 'amber lantern quietly 77',
+      }),
+    ],
+    ['DELETE', '/api/v1/users/me', (password: string) => ({ password })],
+  ] as const)(
+    'should count wrong passwords on %s %s in the sign-in limits, then refuse even the right one',
+    async (method, url, body) => {
+      const user = await signedInUser(t.http);
+      const from = '203.0.113.110';
+      const attempt = (password: string) =>
+        t.http.request(method, url, { body: body(password), token: user.accessToken, from });
+      for (let i = 0; i < 3; i += 1) {
+        expectProblem(await attempt(WRONG), 401, 'invalid_credentials');
+      }
+      // A stolen access token is no password oracle: the right password is refused too, until the window ends.
+      expectLimited(await attempt(PASSWORD), 3, 900);
+      // The same counts as sign-in: the account's password sign-in from that address is limited as well.
+      expectLimited(await login(t.http, { email: user.email, password: PASSWORD }, from), 3, 900);
+      // From another address the owner still gets through, and the account is intact.
+      const elsewhere = await t.http.request(method, url, {
+        body: body(PASSWORD),
+        token: user.accessToken,
+        from: '203.0.113.111',
+      });
+      expect(elsewhere.status).toBe(204);
+    },
+  );
+
+  it('should count wrong current passwords per account from every address together', async () => {
+    const user = await signedInUser(t.http);
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i += 1) {
+      const reply = await t.http.request('DELETE', '/api/v1/users/me', {
+        body: { password: WRONG },
+        token: user.accessToken,
+        from: `203.0.113.${120 + i}`,
+      });
+      statuses.push(reply.status);
+    }
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429]);
+  });
+
   it('should limit failed secret-key sign-ins per address', async () => {
     const from = '203.0.113.100';
     const statuses: number[] = [];

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { AuthService } from '../auth/auth.service';
+import { PasswordResetService } from '../auth/password-reset.service';
 import { PasswordsService } from '../auth/passwords.service';
 import type { AuthPrincipal } from '../common/auth-principal';
 import type { ClientInfo } from '../common/decorators/client-info.decorator';
@@ -35,6 +36,7 @@ export class AdminService {
     private readonly auth: AuthService,
     private readonly passwords: PasswordsService,
     private readonly audit: AuditService,
+    private readonly passwordResets: PasswordResetService,
   ) {}
 
   listUsers(q: string | undefined, page: number, size: number): Promise<Page<UserEntity>> {
@@ -74,6 +76,7 @@ export class AdminService {
       }
       if (changes.disabled === true && !before.disabled) {
         const sessions = await this.auth.endAllSessions(id, 'account_disabled', manager);
+        await this.passwordResets.voidOutstanding(before, manager);
         await record('user.disabled', { sessionsRevoked: sessions });
       }
       if (changes.disabled === false && before.disabled) {

@@ -4,6 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import type { ClientInfo } from '../common/decorators/client-info.decorator';
 import { type AppConfig, InjectAppConfig } from '../config/configuration';
 import { MailComposers } from '../mail/mail-composers';
+import { OutboxService } from '../mail/outbox.service';
 import type { MailMessage } from '../mail/mail.transport';
 import type { OutboxMailEntity } from '../mail/outbox-mail.entity';
 import { renderMail } from '../mail/templates';
@@ -47,6 +48,7 @@ export class AccountMailService implements OnModuleInit {
     private readonly users: UsersService,
     private readonly tokens: TokensService,
     private readonly accountTokens: AccountTokensRepository,
+    private readonly outbox: OutboxService,
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectAppConfig() private readonly config: AppConfig,
   ) {}
@@ -92,6 +94,11 @@ export class AccountMailService implements OnModuleInit {
 
   private resetLink(mail: OutboxMailEntity): Promise<MailMessage | null> {
     return this.dataSource.transaction(async (manager) => {
+      // A password change or disabling that cancels this mail either sees the
+      // link made here (and voids it) or is seen here first.
+      if (!(await this.outbox.lockForComposing(manager, mail.id))) {
+        return null;
+      }
       const user = await this.recipientAccount(mail, manager);
       if (!user || user.disabled) {
         return null;

@@ -57,6 +57,6 @@ import { AccessTokenCodec } from './access-token-codec';
     JwtAuthGuard,
     RolesGuard,
   ],
-  exports: [JwtAuthGuard, RolesGuard, AuthService, PasswordsService],
+  exports: [JwtAuthGuard, RolesGuard, AuthService, PasswordsService, PasswordResetService],
 })
 export class AuthModule {}

@@ -18,9 +18,11 @@ import { RegisterDto } from './dto/register.dto';
 import { SecretAccountDto } from './dto/secret.dto';
 import { OAuthTokenResponseDto, SessionDto, TokenPairDto } from './dto/token-response.dto';
 import { ACCOUNT_MAIL, noticeContext } from './account-mail.service';
+import { PasswordResetService } from './password-reset.service';
 import { PasswordsService } from './passwords.service';
 import { RefreshTokenEntity } from './refresh-token.entity';
 import { SessionsRepository } from './sessions.repository';
+import { signInSubject } from './sign-in-subject';
 import { TokensService } from './tokens.service';
 
 /** How far along a chain a retry within the grace window may find the session's live token. */
@@ -46,11 +48,6 @@ const invalidRefreshToken = () =>
     'The refresh token is invalid, expired or revoked; sign in again.',
   );
 
-/** What failed sign-ins are counted against: the account, or the identifier when no account has it. */
-export function signInSubject(user: { id: string } | null, identifier: string): string {
-  return user ? `user:${user.id}` : `identifier:${identifier.trim().toLowerCase()}`;
-}
-
 /**
  * The credential flows: registration, password and secret-key sign-in,
  * sessions with rotating refresh tokens, sign-out, and the account's own
@@ -69,6 +66,7 @@ export class AuthService {
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectAppConfig() private readonly config: AppConfig,
     private readonly metrics: MetricsService,
+    private readonly passwordResets: PasswordResetService,
   ) {}
 
   /** Runs a sign-in check and counts its outcome: `succeeded`, or the problem code it was refused with. */
@@ -380,17 +378,18 @@ export class AuthService {
     client: ClientInfo,
   ): Promise<void> {
     const user = await this.passwordAccount(principal);
-    if (!(await this.passwords.verify(user.passwordHash, dto.currentPassword)).valid) {
-      throw new ProblemException(
+    await this.confirmPassword(user, dto.currentPassword, client, () =>
+      new ProblemException(
         HttpStatus.UNAUTHORIZED,
         'invalid_credentials',
         'The current password is wrong.',
-      );
-    }
+      ),
+    );
     this.passwords.assertStrong(dto.newPassword, user);
     const passwordHash = await this.passwords.hash(dto.newPassword);
     await this.dataSource.transaction(async (manager) => {
       await this.users.setPasswordHash(user.id, passwordHash, manager);
+      await this.passwordResets.voidOutstanding(user, manager);
       await this.sessions
         .within(manager)
         .revokeAll(user.id, 'password_changed', principal.sessionId);
@@ -446,14 +445,31 @@ export class AuthService {
       if (dto.password === undefined) {
         throw fieldProblem('password', 'password is required to delete a password account');
       }
-      if (!(await this.passwords.verify(user.passwordHash, dto.password)).valid) {
-        throw invalidCredentials();
-      }
+      await this.confirmPassword(user, dto.password, client, invalidCredentials);
     }
     await this.dataSource.transaction(async (manager) => {
       await this.users.deleteUser(user.id, manager);
       await this.audit.record({ type: 'user.deleted', userId: user.id, client }, manager);
     });
+  }
+
+  /**
+   * Checks a signed-in account's password before a sensitive change. A stolen
+   * access token must not become a password oracle: failures count in the
+   * sign-in limits (per address and account, and per account), and once they
+   * are reached even the right password is refused until the window passes.
+   */
+  private async confirmPassword(
+    user: UserEntity,
+    password: string,
+    client: ClientInfo,
+    refusal: () => ProblemException,
+  ): Promise<void> {
+    const attempt = await this.limiter.begin('signin', client.ip, signInSubject(user, ''));
+    if (!(await this.passwords.verify(user.passwordHash, password)).valid) {
+      throw refusal();
+    }
+    await attempt.succeeded();
   }
 
   private recordFailedSignIn(
@@ -471,7 +487,10 @@ export class AuthService {
       detail: {
         method,
         reason: refusal?.code ?? 'invalid_credentials',
-        ...(identifier ? { identifier: identifier.slice(0, 254) } : {}),
+        // The account names itself; otherwise only a keyed hash of what was typed.
+        ...(userId === null && identifier
+          ? { identifierHash: this.tokens.identifierDigest(identifier) }
+          : {}),
       },
     });
   }

@@ -1,6 +1,6 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import type { ClientInfo } from '../common/decorators/client-info.decorator';
 import { AuditService } from '../audit/audit.service';
 import { ProblemException } from '../common/problem';
@@ -9,9 +9,9 @@ import { AttemptLimiter } from '../rate-limit/attempt-limiter.service';
 import { UsersService } from '../users/users.service';
 import { ACCOUNT_MAIL, noticeContext, ON_REQUEST_MAIL_KINDS } from './account-mail.service';
 import { AccountTokensRepository } from './account-tokens.repository';
-import { signInSubject } from './auth.service';
 import { PasswordsService } from './passwords.service';
 import { SessionsRepository } from './sessions.repository';
+import { signInSubject } from './sign-in-subject';
 import { TokensService } from './tokens.service';
 
 const invalidToken = () =>
@@ -49,6 +49,20 @@ export class PasswordResetService {
   }
 
   /**
+   * Voids every reset link of the user, inside the caller's transaction: the
+   * stored token, and any reset mail still waiting in the outbox (its link
+   * would be made at delivery). A password change, a reset and disabling the
+   * account call it; deleting the account removes both with the user.
+   */
+  async voidOutstanding(
+    account: { id: string; email: string | null },
+    manager: EntityManager,
+  ): Promise<void> {
+    await this.outbox.cancelPending(manager, account, [ACCOUNT_MAIL.reset]);
+    await this.accountTokens.deleteReset(account.id, manager);
+  }
+
+  /**
    * Sets a new password with a reset token: the token is spent, every session
    * ends, nobody is signed in, and a notice is mailed. Receiving the link
    * proves the address, so it also counts as verified.
@@ -69,7 +83,7 @@ export class PasswordResetService {
       if (!locked || locked.expiresAt.getTime() <= Date.now()) {
         return false;
       }
-      await this.accountTokens.deleteReset(user.id, manager);
+      await this.voidOutstanding(user, manager);
       await this.users.setPasswordHash(user.id, passwordHash, manager);
       await this.users.markEmailVerified(user.id, manager);
       await this.sessions.within(manager).revokeAll(user.id, 'password_reset');

@@ -76,6 +76,31 @@ export class OutboxRepository {
     );
   }
 
+  /**
+   * Pending mails of these kinds for the account (by its id, or by its address
+   * for mails asked for on a public route) become `skipped`, payload erased.
+   */
+  async cancelPending(
+    manager: EntityManager,
+    account: { id: string; email: string | null },
+    kinds: string[],
+  ): Promise<void> {
+    await manager.query(
+      `UPDATE outbox SET status = 'skipped', payload = NULL, locked_until = NULL, finished_at = now()
+        WHERE (user_id = $1 OR recipient = $2) AND kind = ANY($3) AND status = 'pending'`,
+      [account.id, account.email, kinds],
+    );
+  }
+
+  /** Whether the mail is still pending, its row locked until `manager`'s transaction ends. */
+  async lockPending(manager: EntityManager, id: string): Promise<boolean> {
+    const rows: unknown[] = await manager.query(
+      `SELECT 1 FROM outbox WHERE id = $1 AND status = 'pending' FOR UPDATE`,
+      [id],
+    );
+    return rows.length > 0;
+  }
+
   /** Delivered, given up or not needed: the payload is erased. */
   async finish(
     id: string,

@@ -26,6 +26,27 @@ export class OutboxService {
     return this.outbox.add(manager, mail);
   }
 
+  /**
+   * Cancels the user's mails of these kinds still waiting for delivery, inside
+   * the caller's transaction (a change that makes them wrong to send).
+   */
+  cancelPending(
+    manager: EntityManager,
+    account: { id: string; email: string | null },
+    kinds: string[],
+  ): Promise<void> {
+    return this.outbox.cancelPending(manager, account, kinds);
+  }
+
+  /**
+   * Locks a mail being composed until the composer's transaction ends, and
+   * says whether it is still to be sent: a cancellation waits for the
+   * composer, or the composer sees the cancellation.
+   */
+  lockForComposing(manager: EntityManager, id: string): Promise<boolean> {
+    return this.outbox.lockPending(manager, id);
+  }
+
   deliverSoon(): void {
     this.worker.kick();
   }
