@@ -295,6 +295,11 @@ describe('Administration (e2e)', () => {
         email: `nobody.${body.email}`,
         password: 'whatever it is',
       });
+      // A password typed into the username field, twice, and another unknown name once.
+      const typedPassword = 'my-secret-passphrase-typed-in-the-wrong-field';
+      for (const username of [typedPassword, typedPassword, 'someone_else_entirely']) {
+        await t.http.post('/api/v1/auth/login', { username, password: 'whatever it is' });
+      }
 
       const trail = await t.http.get(`/api/v1/audit?userId=${user.id}&size=100`, admin.accessToken);
       expect(trail.status).toBe(200);
@@ -347,12 +352,19 @@ describe('Administration (e2e)', () => {
         '/api/v1/audit?type=login.failed&size=100',
         admin.accessToken,
       );
-      expect(
-        unknown.body.items.some(
-          (e: { userId: string | null; detail: { identifier?: string } }) =>
-            e.userId === null && e.detail.identifier === `nobody.${body.email}`,
-        ),
-      ).toBe(true);
+      // What was typed is never recorded: a keyed hash of it correlates attempts.
+      expect(JSON.stringify(unknown.body)).not.toContain(`nobody.${body.email}`);
+      expect(JSON.stringify(unknown.body)).not.toContain(typedPassword);
+      const anonymous = unknown.body.items.filter(
+        (e: { userId: string | null }) => e.userId === null,
+      ) as Array<{ detail: { identifierHash?: string; identifier?: string } }>;
+      expect(anonymous).toHaveLength(4);
+      const hashes = anonymous.map((e) => e.detail.identifierHash);
+      expect(hashes.every((h) => typeof h === 'string' && /^[0-9a-f]{32}$/.test(h))).toBe(true);
+      // Newest first: someone_else, the typed password twice, nobody.
+      expect(new Set(hashes).size).toBe(3);
+      expect(hashes[1]).toBe(hashes[2]);
+      expect(anonymous.every((e) => e.detail.identifier === undefined)).toBe(true);
       expect(unknown.body.items.every((e: { type: string }) => e.type === 'login.failed')).toBe(
         true,
       );

@@ -14,6 +14,7 @@ import { AccessTokenCodec } from './access-token-codec';
 export class TokensService {
   private readonly chainKey: Buffer;
   private readonly codeKey: Buffer;
+  private readonly identifierKey: Buffer;
 
   constructor(
     private readonly accessTokens: AccessTokenCodec,
@@ -23,6 +24,9 @@ export class TokensService {
       .update('refresh-token-chain/v1')
       .digest();
     this.codeKey = createHmac('sha256', config.jwt.secret).update('verification-code/v1').digest();
+    this.identifierKey = createHmac('sha256', config.jwt.secret)
+      .update('audit-identifier/v1')
+      .digest();
   }
 
   get accessTtl(): number {
@@ -56,6 +60,18 @@ export class TokensService {
    */
   verificationCodeHash(userId: string, code: string): string {
     return createHmac('sha256', this.codeKey).update(`${userId}:${code}`).digest('hex');
+  }
+
+  /**
+   * What the audit keeps of a sign-in identifier that matches no account: a
+   * keyed hash (128 bits), enough to see repeated attempts with one name and
+   * useless to read back what was typed (often a password in the wrong field).
+   */
+  identifierDigest(identifier: string): string {
+    return createHmac('sha256', this.identifierKey)
+      .update(identifier.trim().toLowerCase())
+      .digest('hex')
+      .slice(0, 32);
   }
 
   /** Compares two hex digests in constant time. */

@@ -6,6 +6,7 @@ import { DataSource, DataSourceOptions } from 'typeorm';
 import { InitialSchema1730000000000 } from '../../migrations/1730000000000-InitialSchema';
 import { MailAndAccountTokens1730000100000 } from '../../migrations/1730000100000-MailAndAccountTokens';
 import { AdminAndAudit1730000200000 } from '../../migrations/1730000200000-AdminAndAudit';
+import { AuditForgetsTypedIdentifiers1730000350000 } from '../../migrations/1730000350000-AuditForgetsTypedIdentifiers';
 import { AuditEventEntity } from '../audit/audit-event.entity';
 import { EmailVerificationEntity, PasswordResetEntity } from '../auth/account-token.entities';
 import { RefreshTokenEntity } from '../auth/refresh-token.entity';
@@ -27,6 +28,7 @@ export const MIGRATIONS = [
   InitialSchema1730000000000,
   MailAndAccountTokens1730000100000,
   AdminAndAudit1730000200000,
+  AuditForgetsTypedIdentifiers1730000350000,
 ];
 
 export type DatabaseSettings = Pick<AppConfig, 'databaseUrl' | 'dataDir' | 'databasePoolSize'>;
