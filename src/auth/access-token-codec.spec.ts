@@ -6,6 +6,7 @@ import {
   type SigningKey,
 } from '../config/signing-keys';
 import { AccessTokenClaims, AccessTokenCodec } from './access-token-codec';
+import { toLowS } from './jwt-text';
 
 const RULES = { issuer: 'auth-service', audience: 'auth-service', ttl: 900 };
 const SECRET = 's'.repeat(48);
@@ -170,7 +171,7 @@ describe(AccessTokenCodec.name, () => {
       sign('sha256', Buffer.from(input), key),
     );
     const raw = handMade({ alg: 'ES256', typ: 'at+jwt', kid: keys[0].kid }, claims(), (input) =>
-      sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }),
+      toLowS(sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' })),
     );
     expect(codec.verify(der)).toBeNull();
     expect(codec.verify(raw)).not.toBeNull();

@@ -1,5 +1,6 @@
 import { createHmac, randomUUID, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
 import type { JwtAlgorithm, SigningKey } from '../config/signing-keys';
+import { isCanonicalBase64url, isLowS, toLowS } from './jwt-text';
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 
@@ -88,7 +89,10 @@ export class AccessTokenCodec {
       return null;
     }
     const parts = token.split('.');
-    if (parts.length !== 3 || !parts.every((part) => SEGMENT.test(part))) {
+    if (
+      parts.length !== 3 ||
+      !parts.every((part) => SEGMENT.test(part) && isCanonicalBase64url(part))
+    ) {
       return null;
     }
     const header = decode(parts[0]);
@@ -161,8 +165,8 @@ function signature(algorithm: JwtAlgorithm, key: KeyObject, input: string): Buff
     case 'EdDSA':
       return sign(null, data, key);
     case 'ES256':
-      // JWS wants the raw r || s pair (RFC 7518 §3.4), not DER.
-      return sign('sha256', data, { key, dsaEncoding: 'ieee-p1363' });
+      // JWS wants the raw r || s pair (RFC 7518 §3.4), not DER; in its low-S form.
+      return toLowS(sign('sha256', data, { key, dsaEncoding: 'ieee-p1363' }));
     case 'RS256':
       return sign('sha256', data, key);
   }
@@ -185,9 +189,7 @@ function validSignature(
       case 'EdDSA':
         return given.length === 64 && verify(null, data, key, given);
       case 'ES256':
-        return (
-          given.length === 64 && verify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, given)
-        );
+        return isLowS(given) && verify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, given);
       case 'RS256':
         return verify('sha256', data, key, given);
     }
