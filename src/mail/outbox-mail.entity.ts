@@ -29,7 +29,11 @@ export class OutboxMailEntity {
   @Column({ type: 'jsonb', nullable: true })
   payload: Record<string, unknown> | null;
 
-  /** The client address of the request that caused the mail, for per-address send limits. */
+  /**
+   * The client address of the request that caused the mail, for per-address
+   * send limits: IPv4 as is, IPv6 as its /64 (`2001:db8:1:2::/64`), as the
+   * request limit counts clients.
+   */
   @Column({ name: 'requester_ip', type: 'varchar', length: 64, nullable: true })
   requesterIp: string | null;
 

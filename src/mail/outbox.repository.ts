@@ -134,11 +134,40 @@ export class OutboxRepository {
       .execute();
   }
 
-  /** Whether a mail of this kind went to this recipient within the window. */
-  async sentRecently(kind: string, recipient: string, windowSeconds: number): Promise<boolean> {
-    const rows: unknown[] = await this.manager.query(
+  /**
+   * Takes, until the caller's transaction (`manager`) ends, the locks that make
+   * the send limits' checks and the insert that follows them one step: one for
+   * the client address (all limited kinds) and one for the recipient and kind.
+   * A second request for either waits, then sees the first one's mail. They
+   * are taken in the same order (address, then recipient) by every request,
+   * so two requests never wait on each other.
+   */
+  async lockSendLimits(
+    manager: EntityManager,
+    requester: string,
+    kind: string,
+    recipient: string,
+  ): Promise<void> {
+    for (const key of [`outbox:requester:${requester}`, `outbox:recipient:${kind}:${recipient}`]) {
+      await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [key]);
+    }
+  }
+
+  /**
+   * Whether a mail of this kind went to this recipient within the window.
+   * statement_timestamp(), not now(): a transaction that waited for the send
+   * limits' locks must look back from when it got them.
+   */
+  async sentRecently(
+    manager: EntityManager,
+    kind: string,
+    recipient: string,
+    windowSeconds: number,
+  ): Promise<boolean> {
+    const rows: unknown[] = await manager.query(
       `SELECT 1 FROM outbox
-        WHERE recipient = $1 AND kind = $2 AND created_at > now() - make_interval(secs => $3)
+        WHERE recipient = $1 AND kind = $2
+          AND created_at > statement_timestamp() - make_interval(secs => $3)
         LIMIT 1`,
       [recipient, kind, windowSeconds],
     );
@@ -146,15 +175,22 @@ export class OutboxRepository {
   }
 
   /**
-   * Seconds until this client address may cause another mail of these kinds,
-   * or 0 when it may now.
+   * Seconds until this client address (as stored: IPv6 by its /64) may cause
+   * another mail of these kinds, or 0 when it may now.
    */
-  async secondsUntilAllowed(ip: string, kinds: string[], windowSeconds: number): Promise<number> {
-    const [row] = await this.manager.query<Array<{ wait: number | null }>>(
-      `SELECT ceil(extract(epoch FROM max(created_at) + make_interval(secs => $3) - now()))::int AS wait
+  async secondsUntilAllowed(
+    manager: EntityManager,
+    requester: string,
+    kinds: string[],
+    windowSeconds: number,
+  ): Promise<number> {
+    const [row] = await manager.query<Array<{ wait: number | null }>>(
+      `SELECT ceil(extract(epoch FROM
+                max(created_at) + make_interval(secs => $3) - statement_timestamp()))::int AS wait
          FROM outbox
-        WHERE requester_ip = $1 AND kind = ANY($2) AND created_at > now() - make_interval(secs => $3)`,
-      [ip, kinds, windowSeconds],
+        WHERE requester_ip = $1 AND kind = ANY($2)
+          AND created_at > statement_timestamp() - make_interval(secs => $3)`,
+      [requester, kinds, windowSeconds],
     );
     return Math.max(0, row?.wait ?? 0);
   }

@@ -1,4 +1,5 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
+import { normalizeIp } from '@nestjs/throttler';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { ProblemException } from '../common/problem';
@@ -53,50 +54,56 @@ export class OutboxService {
 
   /**
    * A mail a public route sends on request (a new code, a reset link), within
-   * the send limits: 429 with Retry-After when this client address caused one
-   * of `limitedKinds` in the last minute; silently nothing when the recipient
-   * got one of this kind in the last minute. Both are counted the same whether
-   * or not the address belongs to an account, and the request's work is the
-   * same either way (the composer decides at delivery whether to send).
+   * the send limits: 429 with Retry-After when this client address (IPv6 by
+   * its /64, as the request limit counts it) caused one of `limitedKinds` in
+   * the last minute; silently nothing when the recipient got one of this kind
+   * in the last minute. Both are counted the same whether or not the address
+   * belongs to an account, and the request's work is the same either way (the
+   * composer decides at delivery whether to send).
+   *
+   * The checks and the insert are one step: concurrent requests, on this
+   * instance or another sharing the database, cannot all pass the checks
+   * before any has added its mail.
    */
   async sendOnRequest(
     mail: NewOutboxMail & { requesterIp: string },
     limitedKinds: string[],
   ): Promise<void> {
-    const wait = await this.addressWait(mail.requesterIp, limitedKinds);
-    if (wait > 0) {
+    const requester = normalizeIp(mail.requesterIp);
+    const outcome = await this.dataSource.transaction(
+      async (manager): Promise<{ added: boolean; wait: number }> => {
+        if (this.config.rateLimit) {
+          await this.outbox.lockSendLimits(manager, requester, mail.kind, mail.recipient);
+          const wait = await this.outbox.secondsUntilAllowed(
+            manager,
+            requester,
+            limitedKinds,
+            MAIL_LIMIT_WINDOW_SECONDS,
+          );
+          if (wait > 0) {
+            return { added: false, wait };
+          }
+          // At most one a minute per recipient and kind, so the service cannot be used to flood a mailbox.
+          const { kind, recipient } = mail;
+          if (await this.outbox.sentRecently(manager, kind, recipient, MAIL_LIMIT_WINDOW_SECONDS)) {
+            return { added: false, wait: 0 };
+          }
+        }
+        await this.add(manager, { ...mail, requesterIp: requester });
+        return { added: true, wait: 0 };
+      },
+    );
+    if (outcome.wait > 0) {
       throw new ProblemException(
         HttpStatus.TOO_MANY_REQUESTS,
         'rate_limited',
-        `Too many mails requested from this address; try again in ${wait} seconds.`,
+        `Too many mails requested from this address; try again in ${outcome.wait} seconds.`,
         undefined,
-        { 'Retry-After': String(wait) },
+        { 'Retry-After': String(outcome.wait) },
       );
     }
-    if (!(await this.recipientMayReceive(mail.kind, mail.recipient))) {
-      return;
+    if (outcome.added) {
+      this.deliverSoon();
     }
-    await this.dataSource.transaction((manager) => this.add(manager, mail));
-    this.deliverSoon();
-  }
-
-  /**
-   * Whether another mail of this kind may go to this recipient now: at most one
-   * a minute, so the service cannot be used to flood a mailbox. Known and
-   * unknown addresses are counted alike.
-   */
-  private async recipientMayReceive(kind: string, recipient: string): Promise<boolean> {
-    if (!this.config.rateLimit) {
-      return true;
-    }
-    return !(await this.outbox.sentRecently(kind, recipient, MAIL_LIMIT_WINDOW_SECONDS));
-  }
-
-  /** Seconds this client address must wait before it may cause another mail of these kinds (0: now). */
-  private async addressWait(ip: string, kinds: string[]): Promise<number> {
-    if (!this.config.rateLimit) {
-      return 0;
-    }
-    return this.outbox.secondsUntilAllowed(ip, kinds, MAIL_LIMIT_WINDOW_SECONDS);
   }
 }
