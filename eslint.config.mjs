@@ -3,6 +3,53 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
+/**
+ * The layers of src/, top to bottom: the app's own files at the top of src/
+ * (main, cluster, cli, app.*) compose everything; then admin → auth → users
+ * → mail, audit, health → the infrastructure (common, config, database,
+ * logging, metrics, rate-limit). An import may only run down. A folder named
+ * here may not import the ones listed for it (nor the app's files).
+ */
+const APP_FILES = String.raw`(^|/)(main|cluster|cli|app\.(module|entities|setup|cli))$`;
+const folders = (...names) => String.raw`(^|/)(${names.join('|')})(/|$)`;
+const LAYERS = [
+  [['admin'], []],
+  [['auth'], ['admin']],
+  [['users'], ['admin', 'auth']],
+  [
+    ['mail', 'audit', 'health'],
+    ['admin', 'auth', 'users'],
+  ],
+  [
+    ['common', 'config', 'database', 'logging', 'metrics', 'rate-limit'],
+    ['admin', 'auth', 'users', 'mail', 'audit', 'health'],
+  ],
+];
+const layering = LAYERS.map(([layer, above]) => ({
+  files: layer.map((name) => `src/${name}/**/*.ts`),
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            regex: APP_FILES,
+            message: 'Only the top-level app files compose the app; nothing imports them back.',
+          },
+          ...(above.length > 0
+            ? [
+                {
+                  regex: folders(...above),
+                  message: `src/${layer.join(', ')} sits below ${above.join(', ')}: imports run down the layers (admin → auth → users → mail/audit → infrastructure).`,
+                },
+              ]
+            : []),
+        ],
+      },
+    ],
+  },
+}));
+
 export default tseslint.config(
   {
     ignores: [
@@ -96,4 +143,5 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
     },
   },
+  ...layering,
 );

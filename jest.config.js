@@ -1,5 +1,7 @@
-// Unit specs sit beside their code; end-to-end specs boot the real AppModule
-// against PostgreSQL (embedded PGlite by default, or TEST_DATABASE_URL).
+// Unit specs sit beside their code; repository specs open a real database with
+// the service's own options and migrations; end-to-end specs boot the real
+// AppModule. The last two run on PostgreSQL (embedded PGlite by default, or
+// TEST_DATABASE_URL).
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 // @fastify/static (Swagger UI's assets) requires content-disposition 3, which is
 // ESM only: Node 20 loads it natively, Jest's CommonJS runtime does not, so Jest
@@ -22,6 +24,12 @@ module.exports = {
   testTimeout: 60000,
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+    // Repositories on a real database (the same store as e2e), without the app or HTTP.
+    {
+      ...shared,
+      displayName: 'repository',
+      testMatch: ['<rootDir>/test/repositories/**/*.repo-spec.ts'],
+    },
     { ...shared, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
     // The web page in Debian's Chromium (npm run test:browser; needs the built app).
     {

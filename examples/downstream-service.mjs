@@ -4,7 +4,7 @@
 // set, caches it, and fetches it again when a token names a kid it has not
 // seen, which is how a new signing key reaches it).
 //
-//   AUTH_URL=http://127.0.0.1:3000 JWT_ALGORITHM=EdDSA node examples/downstream-service.mjs
+//   AUTH_URL=http://127.0.0.1:3000 JWT_ALGORITHM=ES256 node examples/downstream-service.mjs
 //
 // Local verification cannot see a revocation: a token stays valid here until
 // it expires (JWT_ACCESS_TTL, 15 minutes by default), while the auth
@@ -14,7 +14,7 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 
 const authUrl = process.env.AUTH_URL ?? 'http://127.0.0.1:3000';
 const audience = process.env.JWT_AUDIENCE ?? 'auth-service';
-const algorithm = process.env.JWT_ALGORITHM ?? 'EdDSA';
+const algorithm = process.env.JWT_ALGORITHM ?? 'ES256';
 
 const metadata = await (await fetch(`${authUrl}/.well-known/oauth-authorization-server`)).json();
 const keys = createRemoteJWKSet(new URL(metadata.jwks_uri), {

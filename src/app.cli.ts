@@ -1,9 +1,9 @@
 import { NestFactory } from '@nestjs/core';
 import { parseArgs } from 'node:util';
-import { AppModule } from '../app.module';
-import { ProblemException } from '../common/problem';
-import { ConfigError, loadConfig } from '../config/configuration';
-import { AdminService } from './admin.service';
+import { AppModule } from './app.module';
+import { ProblemException } from './common/problem';
+import { ConfigError, loadConfig } from './config/configuration';
+import { AdminService } from './admin/admin.service';
 
 export const USAGE = `usage: npm run cli -- <command> --email <email> [--password <password>]
 

@@ -1,10 +1,11 @@
+import { APP_SCHEMA } from './app.entities';
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { AdminModule } from './admin/admin.module';
 import { AuthModule } from './auth/auth.module';
-import { JwtAuthGuard } from './auth/guards/jwt-auth.guard';
-import { RolesGuard } from './auth/guards/roles.guard';
+import { JwtAuthGuard } from './auth/tokens/jwt-auth.guard';
+import { RolesGuard } from './auth/roles/roles.guard';
 import { ProblemDetailsFilter } from './common/filters/problem-details.filter';
 import { ContentTypeGuard } from './common/guards/content-type.guard';
 import { createValidationPipe } from './common/validation';
@@ -20,7 +21,7 @@ import { UsersModule } from './users/users.module';
   imports: [
     ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [appConfig] }),
     LoggingModule,
-    DatabaseModule,
+    DatabaseModule.forRoot(APP_SCHEMA),
     MetricsModule,
     RateLimitModule,
     UsersModule,

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { runCli } from './admin/admin.cli';
+import { runCli } from './app.cli';
 
 runCli(process.argv.slice(2), {
   out: (line) => console.log(line),

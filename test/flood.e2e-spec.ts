@@ -1,4 +1,4 @@
-import { PasswordsService } from '../src/auth/passwords.service';
+import { PasswordsService } from '../src/auth/passwords/passwords.service';
 import { newUser, PASSWORD } from './support/factories';
 import { useTestApp } from './support/test-app';
 

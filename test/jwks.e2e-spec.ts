@@ -5,7 +5,6 @@ import { expectProblem, signedInUser } from './support/factories';
 import { createStore, type Env, startApp, type TestApp, type TestStore } from './support/test-app';
 
 const ALGORITHMS = {
-  EdDSA: () => generateKeyPairSync('ed25519').privateKey,
   ES256: () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
   RS256: () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
 };

@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { MIGRATION_LOCK } from '../src/database/database.module';
-import { MIGRATIONS } from '../src/database/database.options';
+import { APP_SCHEMA } from '../src/app.entities';
 import { expectProblem, newUser, PASSWORD, signedInUser } from './support/factories';
 import { RemoteHttp } from './support/remote';
 import {
@@ -45,7 +45,7 @@ describeShared('Several instances on one PostgreSQL and Redis (e2e, real process
   const env = () => ({
     ...store.env,
     JWT_SECRET: 'scale-out-secret-scale-out-secret-0123456789',
-    JWT_ALGORITHM: 'EdDSA',
+    JWT_ALGORITHM: 'ES256',
     JWT_PRIVATE_KEYS: sharedKey,
     REDIS_URL: ownRedisUrl(),
     RATE_LIMIT_FAILURES_PER_ADDRESS: '4',
@@ -57,7 +57,7 @@ describeShared('Several instances on one PostgreSQL and Redis (e2e, real process
     ARGON2_TIME_COST: '1',
     LOG_LEVEL: 'info',
   });
-  const sharedKey = generateKeyPairSync('ed25519')
+  const sharedKey = generateKeyPairSync('ec', { namedCurve: 'P-256' })
     .privateKey.export({ format: 'pem', type: 'pkcs8' })
     .toString();
 
@@ -105,10 +105,10 @@ describeShared('Several instances on one PostgreSQL and Redis (e2e, real process
   it('should migrate once when both start together, and bootstrap one admin', async () => {
     expect(waitedForLock).toEqual([true, true]);
     const applied = await db.query<{ name: string }>('SELECT name FROM migrations ORDER BY id');
-    expect(applied.rows.map((row) => row.name)).toEqual(MIGRATIONS.map((m) => m.name));
+    expect(applied.rows.map((row) => row.name)).toEqual(APP_SCHEMA.migrations.map((m) => m.name));
     const migrated = [a, b].filter((i) => /applied \d+ migration/.test(i.stdout()));
     expect(migrated).toHaveLength(1);
-    expect(migrated[0].stdout()).toContain(`applied ${MIGRATIONS.length} migration(s)`);
+    expect(migrated[0].stdout()).toContain(`applied ${APP_SCHEMA.migrations.length} migration(s)`);
     const admins = await db.query(`SELECT id FROM users WHERE 'admin' = ANY(roles)`);
     expect(admins.rows).toHaveLength(1);
   });

@@ -1,7 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { TokensService } from '../src/auth/tokens.service';
+import { ADMIN, ADMIN_ENV, signIn } from './support/admin';
 import { expectProblem, signedInUser } from './support/factories';
 import { useTestApp } from './support/test-app';
 
@@ -328,47 +327,6 @@ describe('Sessions and tokens (e2e)', () => {
       expect(live).toHaveLength(n - 1);
       expect(live.every((row) => Number(row.live) === 1)).toBe(true);
     });
-
-    // A statement over several sessions can deadlock with a transaction that
-    // takes their rows in the other order; each refresh in it must still succeed.
-    (process.env.TEST_DATABASE_URL ? it : it.skip)(
-      'should retry the refreshes one by one when their statement is ended as a deadlock (PostgreSQL server)',
-      async () => {
-        const [a, b, c] = await Promise.all([1, 2, 3].map(() => signedInUser(t.http)));
-        const hash = (token: string) => t.app.get(TokensService).hash(token);
-        const other = new Client({ connectionString: process.env.DATABASE_URL });
-        await other.connect();
-        try {
-          const lock = `SELECT 1 FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE`;
-          await other.query('BEGIN');
-          await other.query(lock, [hash(b.refreshToken)]);
-          await other.query('SAVEPOINT hold');
-          await other.query(lock, [hash(c.refreshToken)]);
-          // C's statement waits on the lock; A's and B's queue behind it, together.
-          const first = refresh(c.refreshToken);
-          await sleep(200);
-          const pair = [refresh(a.refreshToken), refresh(b.refreshToken)];
-          await sleep(200);
-          // C's row is let go: C's statement ends, A's and B's starts: it takes A's row, then waits for B's.
-          await other.query('ROLLBACK TO SAVEPOINT hold');
-          await sleep(300);
-          // Now this transaction waits for A's row: a deadlock, which PostgreSQL
-          // breaks by ending the statement that waited first (A's and B's).
-          await other.query(
-            'UPDATE refresh_tokens SET generation = generation WHERE token_hash = $1',
-            [hash(a.refreshToken)],
-          );
-          await other.query('COMMIT');
-          const replies = await Promise.all([first, ...pair]);
-          expect(replies.map((reply) => reply.status)).toEqual([200, 200, 200]);
-          expect(replies.map((reply) => reply.body.user.id)).toEqual(
-            [c, a, b].map((user) => user.user.id),
-          );
-        } finally {
-          await other.end();
-        }
-      },
-    );
   });
 
   // Session checks made while others run go to the database together: each
@@ -481,5 +439,30 @@ describe('Token lifetimes (e2e)', () => {
       refreshToken: rotated.body.refreshToken,
     });
     expectProblem(late, 401, 'invalid_refresh_token');
+  });
+});
+
+describe('Audit of refresh token reuse (e2e)', () => {
+  const t = useTestApp({ ...ADMIN_ENV, REFRESH_REUSE_GRACE_SECONDS: '0' });
+
+  it('should record refresh token reuse', async () => {
+    const user = await signedInUser(t.http);
+    await t.http.post('/api/v1/auth/refresh', { refreshToken: user.refreshToken });
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expectProblem(
+      await t.http.post('/api/v1/auth/refresh', { refreshToken: user.refreshToken }),
+      401,
+      'refresh_token_reused',
+    );
+    const root = await signIn(t, ADMIN.email, ADMIN.password);
+    const events = await t.http.get(
+      `/api/v1/audit?userId=${user.user.id}&type=refresh.reused`,
+      root.accessToken,
+    );
+    expect(events.body.total).toBe(1);
+    expect(events.body.items[0]).toMatchObject({
+      outcome: 'failure',
+      detail: { sessionRevoked: true },
+    });
   });
 });

@@ -18,7 +18,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { Roles } from '../auth/decorators/roles.decorator';
+import { Roles } from '../auth/roles/roles.decorator';
 import type { AuthPrincipal } from '../common/auth-principal';
 import { ApiProblems } from '../common/decorators/api-problems.decorator';
 import { Client, type ClientInfo } from '../common/decorators/client-info.decorator';

@@ -2,9 +2,9 @@ import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
-import { AuthService } from '../auth/auth.service';
-import { PasswordResetService } from '../auth/password-reset.service';
-import { PasswordsService } from '../auth/passwords.service';
+import { SessionsService } from '../auth/sessions/sessions.service';
+import { PasswordResetService } from '../auth/recovery/password-reset.service';
+import { PasswordsService } from '../auth/passwords/passwords.service';
 import type { AuthPrincipal } from '../common/auth-principal';
 import type { ClientInfo } from '../common/decorators/client-info.decorator';
 import type { Page } from '../common/dto/pagination.dto';
@@ -33,7 +33,7 @@ export class AdminService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly users: UsersService,
-    private readonly auth: AuthService,
+    private readonly sessions: SessionsService,
     private readonly passwords: PasswordsService,
     private readonly audit: AuditService,
     private readonly passwordResets: PasswordResetService,
@@ -75,7 +75,7 @@ export class AdminService {
         await record('role.changed', { from: before.roles, to: roles });
       }
       if (changes.disabled === true && !before.disabled) {
-        const sessions = await this.auth.endAllSessions(id, 'account_disabled', manager);
+        const sessions = await this.sessions.endAll(id, 'account_disabled', manager);
         await this.passwordResets.voidOutstanding(before, manager);
         await record('user.disabled', { sessionsRevoked: sessions });
       }

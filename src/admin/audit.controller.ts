@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOAuth2, ApiOkResponse, ApiOperation, ApiTags } from '
 import { toAuditItem } from '../audit/audit.mapper';
 import { AuditService } from '../audit/audit.service';
 import { AuditPageDto, AuditQueryDto } from '../audit/dto/audit.dto';
-import { Roles } from '../auth/decorators/roles.decorator';
+import { Roles } from '../auth/roles/roles.decorator';
 import { ApiProblems } from '../common/decorators/api-problems.decorator';
 
 @ApiTags('admin')

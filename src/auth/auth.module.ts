@@ -1,50 +1,66 @@
 import { Module } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { type AppConfig, appConfig } from '../config/configuration';
+import { appConfig } from '../config/configuration';
 import { AuditModule } from '../audit/audit.module';
 import { MailModule } from '../mail/mail.module';
 import { UsersModule } from '../users/users.module';
-import { AccountMailService } from './account-mail.service';
-import { AccountTokensRepository } from './account-tokens.repository';
-import { EmailVerificationService } from './email-verification.service';
-import { PasswordResetService } from './password-reset.service';
-import { AccountController } from './account.controller';
-import { AuthController } from './auth.controller';
-import { AuthService } from './auth.service';
-import { JwtAuthGuard } from './guards/jwt-auth.guard';
-import { RolesGuard } from './guards/roles.guard';
-import { PasswordsService } from './passwords.service';
-import { RefreshTokenEntity } from './refresh-token.entity';
-import { SessionEntity } from './session.entity';
-import { SessionsRepository } from './sessions.repository';
-import { JwtStrategy } from './strategies/jwt.strategy';
-import { LocalStrategy } from './strategies/local.strategy';
-import { TokensService } from './tokens.service';
-import { WellKnownController } from './well-known.controller';
-import { AccessTokenCodec } from './access-token-codec';
+import { AccountController } from './account/account.controller';
+import { AccountService } from './account/account.service';
+import { OAuthController } from './oauth/oauth.controller';
+import { OAuthService } from './oauth/oauth.service';
+import { PasswordsService } from './passwords/passwords.service';
+import { AccountMailService } from './recovery/account-mail.service';
+import { AccountTokensRepository } from './recovery/account-tokens.repository';
+import { EmailVerificationService } from './recovery/email-verification.service';
+import { PasswordResetService } from './recovery/password-reset.service';
+import { RecoveryController } from './recovery/recovery.controller';
+import { RolesGuard } from './roles/roles.guard';
+import { RefreshCookieInterceptor } from './sessions/refresh-cookie.interceptor';
+import { RefreshTokenEntity } from './sessions/refresh-token.entity';
+import { SessionEntity } from './sessions/session.entity';
+import { SessionsController } from './sessions/sessions.controller';
+import { SessionsRepository } from './sessions/sessions.repository';
+import { SessionsService } from './sessions/sessions.service';
+import { LocalStrategy } from './sign-in/local.strategy';
+import { SignInController } from './sign-in/sign-in.controller';
+import { SignInService } from './sign-in/sign-in.service';
+import { JwtAuthGuard } from './tokens/jwt-auth.guard';
+import { jwtModuleOptions } from './tokens/jwt.options';
+import { JwtStrategy } from './tokens/jwt.strategy';
+import { TokensService } from './tokens/tokens.service';
+import { WellKnownController } from './tokens/well-known.controller';
 
+/**
+ * Credentials and sessions, a room per concern: sign-in/ (the ways in),
+ * sessions/ (refresh rotation, sign-out), tokens/ (JWTs, keys, JWKS),
+ * oauth/ (RFC 6749's token endpoint), passwords/ (hashing, policy),
+ * recovery/ (email verification, password reset, their mails), account/
+ * (the credential routes under /users/me) and roles/.
+ */
 @Module({
   imports: [
     UsersModule,
     MailModule,
     AuditModule,
     PassportModule,
+    JwtModule.registerAsync({ inject: [appConfig.KEY], useFactory: jwtModuleOptions }),
     TypeOrmModule.forFeature([SessionEntity, RefreshTokenEntity]),
   ],
-  controllers: [AuthController, AccountController, WellKnownController],
+  controllers: [
+    SignInController,
+    SessionsController,
+    OAuthController,
+    RecoveryController,
+    AccountController,
+    WellKnownController,
+  ],
   providers: [
-    {
-      provide: AccessTokenCodec,
-      inject: [appConfig.KEY],
-      useFactory: (config: AppConfig) =>
-        new AccessTokenCodec(config.jwt.algorithm, config.jwt.keys, {
-          issuer: config.jwt.issuer,
-          audience: config.jwt.audience,
-          ttl: config.jwt.accessTtl,
-        }),
-    },
-    AuthService,
+    SignInService,
+    SessionsService,
+    OAuthService,
+    AccountService,
     EmailVerificationService,
     PasswordResetService,
     AccountMailService,
@@ -52,11 +68,12 @@ import { AccessTokenCodec } from './access-token-codec';
     PasswordsService,
     TokensService,
     SessionsRepository,
+    RefreshCookieInterceptor,
     LocalStrategy,
     JwtStrategy,
     JwtAuthGuard,
     RolesGuard,
   ],
-  exports: [JwtAuthGuard, RolesGuard, AuthService, PasswordsService, PasswordResetService],
+  exports: [JwtAuthGuard, RolesGuard, SessionsService, PasswordsService, PasswordResetService],
 })
 export class AuthModule {}

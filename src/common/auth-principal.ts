@@ -1,7 +1,14 @@
-import type { UserEntity } from '../users/user.entity';
+/** What the guards need to know of the user a request acts for. */
+export interface PrincipalUser {
+  id: string;
+  roles: readonly string[];
+}
 
-/** Who a request acts for: set by the JWT guard once the session and user are checked. */
-export interface AuthPrincipal {
-  user: UserEntity;
+/**
+ * Who a request acts for: set by the JWT guard once the session and user are
+ * checked. The users module names the full user type (UserPrincipal).
+ */
+export interface AuthPrincipal<TUser extends PrincipalUser = PrincipalUser> {
+  user: TUser;
   sessionId: string;
 }

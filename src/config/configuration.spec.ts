@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from '
 import { availableParallelism } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { ConfigError, loadConfig } from './configuration';
 
 function pem(key: KeyObject): string {
@@ -37,10 +37,11 @@ describe(loadConfig.name, () => {
     ['PUBLIC_URL', 'ftp://example.com', /PUBLIC_URL/],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL must be one of/],
     ['JWT_SECRET', 'short', /JWT_SECRET must be at least 32 bytes/],
-    ['JWT_ALGORITHM', 'HS512', /JWT_ALGORITHM must be one of HS256, EdDSA, ES256, RS256/],
+    ['JWT_ALGORITHM', 'HS512', /JWT_ALGORITHM must be one of HS256, ES256, RS256/],
+    ['JWT_ALGORITHM', 'EdDSA', /JWT_ALGORITHM=EdDSA is not supported: .* use ES256/],
     [
       'JWT_PRIVATE_KEYS',
-      pem(generateKeyPairSync('ed25519').privateKey),
+      pem(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey),
       /HS256 signs with JWT_SECRET/,
     ],
     ['WORKERS', '0', /WORKERS must be a whole number/],
@@ -157,32 +158,33 @@ describe(loadConfig.name, () => {
   });
 
   describe('asymmetric signing keys', () => {
-    const ed = () => generateKeyPairSync('ed25519').privateKey;
+    const ec = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
     const load = (env: Record<string, string>) =>
       loadConfig({ JWT_SECRET: secret, DATA_DIR: dataDir(), ...env });
 
     it('should read several PEM keys (escaped newlines too): the first signs, each has its thumbprint as kid', () => {
-      const [a, b] = [ed(), ed()];
+      const [a, b] = [ec(), ec()];
       const sut = load({
-        JWT_ALGORITHM: 'EdDSA',
+        JWT_ALGORITHM: 'ES256',
         JWT_PRIVATE_KEYS: `${pem(a)}${pem(b)}`.replace(/\n/g, '\\n'),
       });
-      expect(sut.jwt.algorithm).toBe('EdDSA');
+      expect(sut.jwt.algorithm).toBe('ES256');
       expect(sut.jwt.keys).toHaveLength(2);
       const [first, second] = sut.jwt.keys;
       expect(first.publicJwk).toEqual({
-        kty: 'OKP',
-        crv: 'Ed25519',
+        kty: 'EC',
+        crv: 'P-256',
         x: expect.any(String),
+        y: expect.any(String),
         kid: first.kid,
-        alg: 'EdDSA',
+        alg: 'ES256',
         use: 'sig',
       });
       expect(first.publicJwk).not.toHaveProperty('d');
       expect(first.kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
       expect(second.kid).not.toBe(first.kid);
       // The same key always gets the same kid (RFC 7638 thumbprint).
-      expect(load({ JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEYS: pem(a) }).jwt.keys[0].kid).toBe(
+      expect(load({ JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEYS: pem(a) }).jwt.keys[0].kid).toBe(
         first.kid,
       );
     });
@@ -203,9 +205,9 @@ describe(loadConfig.name, () => {
 
     it.each([
       [
-        'EdDSA',
-        () => pem(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey),
-        /needs an Ed25519 key/,
+        'ES256',
+        () => pem(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey),
+        /needs an EC key on P-256/,
       ],
       [
         'ES256',
@@ -218,17 +220,17 @@ describe(loadConfig.name, () => {
         /at least 2048 bits/,
       ],
       [
-        'EdDSA',
-        () => JSON.stringify(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' })),
+        'ES256',
+        () => JSON.stringify(createPublicKey(ec()).export({ format: 'jwk' })),
         /must be a private key/,
       ],
       [
-        'EdDSA',
+        'ES256',
         () => '-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----',
         /cannot be read/,
       ],
-      ['EdDSA', () => '/no/such/file.pem', /must hold PEM private keys or JWKs/],
-      ['EdDSA', () => '[]', /holds no key/],
+      ['ES256', () => '/no/such/file.pem', /must hold PEM private keys or JWKs/],
+      ['RS256', () => '[]', /holds no key/],
     ])(
       'should refuse JWT_ALGORITHM=%s with a key that does not fit',
       (algorithm, keys, message) => {
@@ -239,8 +241,8 @@ describe(loadConfig.name, () => {
     );
 
     it('should refuse two keys with one kid', () => {
-      const key = pem(ed());
-      expect(() => load({ JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEYS: key + key })).toThrow(
+      const key = pem(ec());
+      expect(() => load({ JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEYS: key + key })).toThrow(
         /two keys with the kid/,
       );
     });

@@ -12,137 +12,11 @@ import {
   type SigningKey,
   SigningKeyError,
 } from './signing-keys';
+import type { AppConfig } from './app-config';
+import { bool, ConfigError, type Env, int, oneOf, present, url } from './env';
 
-/** A bad environment variable: its message is the one line printed before the process exits. */
-export class ConfigError extends Error {}
-
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
-
-export interface AppConfig {
-  nodeEnv: string;
-  production: boolean;
-  port: number;
-  host: string;
-  /** `postgres://…`, or null for the embedded store under `dataDir`. */
-  databaseUrl: string | null;
-  dataDir: string;
-  databasePoolSize: number;
-  /** How long start-up keeps trying to reach the database before giving up, in seconds. */
-  databaseConnectTimeoutSeconds: number;
-  publicUrl: string;
-  logLevel: LogLevel;
-  jwt: {
-    /** HS256's key, and the server key of the refresh-token chain and the email codes. */
-    secret: string;
-    algorithm: JwtAlgorithm;
-    /** The access tokens' keys: the first signs, every one verifies (rotation). */
-    keys: SigningKey[];
-    accessTtl: number;
-    issuer: string;
-    audience: string;
-  };
-  refresh: { ttl: number; reuseGraceSeconds: number };
-  argon2: { memoryCost: number; timeCost: number; parallelism: number };
-  /** Password hashing at once (memory: this × ARGON2_MEMORY_KIB), and how many may wait. */
-  hashing: { concurrency: number; queueLimit: number };
-  bodyLimitBytes: number;
-  mail: {
-    /** `smtp://…` or `smtps://…`; null: mails are written to the log (development only). */
-    url: string | null;
-    from: string;
-    /** Seconds before the first retry of a failed delivery; doubles per attempt, up to an hour. */
-    retryBaseSeconds: number;
-    maxAttempts: number;
-  };
-  otpTtl: number;
-  passwordResetTtl: number;
-  requireVerifiedEmail: boolean;
-  /** false only with RATE_LIMIT=off (benchmarks and tests of other things). */
-  rateLimit: boolean;
-  /** The abuse limits (see the README's Security section); windows are fixed, counts configurable. */
-  rateLimits: {
-    /** Requests to the public auth routes per client address per minute. */
-    perAddressPerMinute: number;
-    /** Failed sign-ins (or codes) per client address and identifier per 15 minutes. */
-    failuresPerAddressAndIdentifier: number;
-    /** Failed sign-ins (or codes) per identifier per hour, from all addresses together. */
-    failuresPerIdentifier: number;
-  };
-  /** `redis://…`: rate-limit counters shared by every instance; null: kept in this process's memory. */
-  redisUrl: string | null;
-  /** ADMIN_EMAIL and ADMIN_PASSWORD: this administrator exists after start. */
-  admin: { email: string; password: string } | null;
-  /** Origins (scheme://host[:port]) allowed to call the API from a browser; exact matches. */
-  corsOrigins: string[];
-  /** Processes serving this host (node:cluster); 1 = no cluster. */
-  workers: number;
-  /** A port of its own for GET /metrics, or null: /metrics is served on PORT. */
-  metricsPort: number | null;
-  /** When on, the client address comes from X-Forwarded-For (behind a proxy you run). */
-  trustProxy: boolean;
-  /** How long SIGTERM/SIGINT may take to finish in-flight requests and close, in seconds. */
-  shutdownTimeoutSeconds: number;
-}
-
-type Env = Record<string, string | undefined>;
-
-function present(env: Env, name: string): string | undefined {
-  const value = env[name];
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
-}
-
-function int(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = present(env, name);
-  if (raw === undefined) {
-    return fallback;
-  }
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
-  }
-  return Number(raw);
-}
-
-function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
-  const raw = present(env, name);
-  if (raw === undefined) {
-    return fallback;
-  }
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new ConfigError(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
-  }
-  return raw as T;
-}
-
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = present(env, name)?.toLowerCase();
-  if (raw === undefined) {
-    return fallback;
-  }
-  if (['true', '1', 'yes', 'on'].includes(raw)) {
-    return true;
-  }
-  if (['false', '0', 'no', 'off'].includes(raw)) {
-    return false;
-  }
-  throw new ConfigError(`${name} must be true or false (got "${raw}")`);
-}
-
-function url(env: Env, name: string, protocols: string[]): string | undefined {
-  const raw = present(env, name);
-  if (raw === undefined) {
-    return undefined;
-  }
-  let parsed: URL;
-  try {
-    parsed = new URL(raw);
-  } catch {
-    throw new ConfigError(`${name} must be a URL (${protocols.join(' or ')})`);
-  }
-  if (!protocols.includes(parsed.protocol)) {
-    throw new ConfigError(`${name} must start with ${protocols.join(' or ')}`);
-  }
-  return raw;
-}
+export type { AppConfig, LogLevel } from './app-config';
+export { ConfigError } from './env';
 
 /**
  * The signing key: from JWT_SECRET, or (outside production) generated once and
@@ -182,7 +56,7 @@ function signingKeys(
   if (algorithm === 'HS256') {
     if (given !== undefined) {
       throw new ConfigError(
-        'JWT_PRIVATE_KEYS is for JWT_ALGORITHM=EdDSA, ES256 or RS256; HS256 signs with JWT_SECRET',
+        'JWT_PRIVATE_KEYS is for JWT_ALGORITHM=ES256 or RS256; HS256 signs with JWT_SECRET',
       );
     }
     return [secretSigningKey(secret)];
@@ -245,6 +119,11 @@ export function loadConfig(env: Env): AppConfig {
     );
   }
   const secret = jwtSecret(env, production, dataDir);
+  if (present(env, 'JWT_ALGORITHM') === 'EdDSA') {
+    throw new ConfigError(
+      'JWT_ALGORITHM=EdDSA is not supported: @nestjs/jwt and passport-jwt (jsonwebtoken) cannot sign or verify it, and RFC 9864 deprecates the name; use ES256 (or RS256) with an EC P-256 (or RSA) key in JWT_PRIVATE_KEYS',
+    );
+  }
   const algorithm = oneOf(env, 'JWT_ALGORITHM', 'HS256', JWT_ALGORITHMS);
   const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']) ?? null;
   const rateLimit = oneOf(env, 'RATE_LIMIT', 'on', ['on', 'off']) === 'on';

@@ -10,7 +10,7 @@ import {
 import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const JWT_ALGORITHMS = ['HS256', 'EdDSA', 'ES256', 'RS256'] as const;
+export const JWT_ALGORITHMS = ['HS256', 'ES256', 'RS256'] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
 /** One key of the access tokens' signature: the first of the list signs, all of them verify. */
@@ -41,7 +41,6 @@ const KEY_KINDS: Record<
   Exclude<JwtAlgorithm, 'HS256'>,
   { what: string; fits: (key: KeyObject) => boolean }
 > = {
-  EdDSA: { what: 'an Ed25519 key', fits: (key) => key.asymmetricKeyType === 'ed25519' },
   ES256: {
     what: 'an EC key on P-256',
     fits: (key) =>
@@ -190,11 +189,9 @@ function generatedKey(algorithm: Exclude<JwtAlgorithm, 'HS256'>, dataDir: string
   const file = join(dataDir, `jwt-${algorithm.toLowerCase()}.pem`);
   if (!existsSync(file)) {
     const { privateKey } =
-      algorithm === 'EdDSA'
-        ? generateKeyPairSync('ed25519')
-        : algorithm === 'ES256'
-          ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-          : generateKeyPairSync('rsa', { modulusLength: 2048 });
+      algorithm === 'ES256'
+        ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+        : generateKeyPairSync('rsa', { modulusLength: 2048 });
     mkdirSync(dataDir, { recursive: true });
     // Written aside, then linked into place: a reader never sees half a file.
     const partial = `${file}.${process.pid}.tmp`;

@@ -1,11 +1,11 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { type AppConfig, appConfig } from '../config/configuration';
 import { Logger } from '@nestjs/common';
 import { DataSource, DataSourceOptions, MigrationExecutor } from 'typeorm';
 import { isDatabaseUnavailable } from './errors';
 import { startupLogger } from '../logging/logging.module';
-import { AppDataSource, buildDataSourceOptions } from './database.options';
+import { AppDataSource, buildDataSourceOptions, type DatabaseSchema } from './database.options';
 
 /** Any number: instances of this service on one database agree on it. */
 export const MIGRATION_LOCK = 7_265_190_001;
@@ -97,29 +97,35 @@ async function connectWithRetries(
 }
 
 /**
- * The database connection. Pending migrations run at start, under a lock
- * (migrateUnderLock); the schema is only ever changed by migrations, never
- * synchronised from the entities.
+ * The database connection, for the entities and migrations the app lists.
+ * Pending migrations run at start, under a lock (migrateUnderLock); the
+ * schema is only ever changed by migrations, never synchronised from the
+ * entities.
  */
-@Module({
-  imports: [
-    TypeOrmModule.forRootAsync({
-      inject: [appConfig.KEY],
-      // Object.assign, not a spread: the options object is the key to its embedded store.
-      useFactory: (config: AppConfig) =>
-        Object.assign(buildDataSourceOptions(config), {
-          // Run after connecting, under a lock (migrateUnderLock).
-          migrationsRun: false,
-          // Retries are ours (connectWithRetries): one line each, and a bounded total.
-          retryAttempts: 0,
-          connectTimeoutSeconds: config.databaseConnectTimeoutSeconds,
+@Module({})
+export class DatabaseModule {
+  static forRoot(schema: DatabaseSchema): DynamicModule {
+    return {
+      module: DatabaseModule,
+      imports: [
+        TypeOrmModule.forRootAsync({
+          inject: [appConfig.KEY],
+          // Object.assign, not a spread: the options object is the key to its embedded store.
+          useFactory: (config: AppConfig) =>
+            Object.assign(buildDataSourceOptions(config, schema), {
+              // Run after connecting, under a lock (migrateUnderLock).
+              migrationsRun: false,
+              // Retries are ours (connectWithRetries): one line each, and a bounded total.
+              retryAttempts: 0,
+              connectTimeoutSeconds: config.databaseConnectTimeoutSeconds,
+            }),
+          dataSourceFactory: (options) =>
+            connectWithRetries(
+              options!,
+              (options as { connectTimeoutSeconds?: number }).connectTimeoutSeconds ?? 30,
+            ),
         }),
-      dataSourceFactory: (options) =>
-        connectWithRetries(
-          options!,
-          (options as { connectTimeoutSeconds?: number }).connectTimeoutSeconds ?? 30,
-        ),
-    }),
-  ],
-})
-export class DatabaseModule {}
+      ],
+    };
+  }
+}

@@ -2,34 +2,14 @@ import type { PGlite } from '@electric-sql/pglite';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
-import { DataSource, DataSourceOptions } from 'typeorm';
-import { InitialSchema1730000000000 } from '../../migrations/1730000000000-InitialSchema';
-import { MailAndAccountTokens1730000100000 } from '../../migrations/1730000100000-MailAndAccountTokens';
-import { AdminAndAudit1730000200000 } from '../../migrations/1730000200000-AdminAndAudit';
-import { AuditForgetsTypedIdentifiers1730000350000 } from '../../migrations/1730000350000-AuditForgetsTypedIdentifiers';
-import { AuditEventEntity } from '../audit/audit-event.entity';
-import { EmailVerificationEntity, PasswordResetEntity } from '../auth/account-token.entities';
-import { RefreshTokenEntity } from '../auth/refresh-token.entity';
-import { SessionEntity } from '../auth/session.entity';
+import { DataSource, DataSourceOptions, type MigrationInterface } from 'typeorm';
 import type { AppConfig } from '../config/configuration';
-import { OutboxMailEntity } from '../mail/outbox-mail.entity';
-import { UserEntity } from '../users/user.entity';
 
-export const ENTITIES = [
-  UserEntity,
-  SessionEntity,
-  RefreshTokenEntity,
-  EmailVerificationEntity,
-  PasswordResetEntity,
-  OutboxMailEntity,
-  AuditEventEntity,
-];
-export const MIGRATIONS = [
-  InitialSchema1730000000000,
-  MailAndAccountTokens1730000100000,
-  AdminAndAudit1730000200000,
-  AuditForgetsTypedIdentifiers1730000350000,
-];
+/** What the database holds: the entities and the migrations, listed by the app (src/app.entities.ts). */
+export interface DatabaseSchema {
+  entities: NonNullable<DataSourceOptions['entities']>;
+  migrations: Array<new () => MigrationInterface>;
+}
 
 export type DatabaseSettings = Pick<AppConfig, 'databaseUrl' | 'dataDir' | 'databasePoolSize'>;
 
@@ -42,11 +22,14 @@ const embeddedStores = new WeakMap<object, { pglite: PGlite; release: () => void
  * DATA_DIR/pgdata, driven through its own node-postgres adapter so that the
  * same `postgres` driver, entities and migrations serve both.
  */
-export function buildDataSourceOptions(settings: DatabaseSettings): DataSourceOptions {
+export function buildDataSourceOptions(
+  settings: DatabaseSettings,
+  schema: DatabaseSchema,
+): DataSourceOptions {
   const common = {
     type: 'postgres' as const,
-    entities: ENTITIES,
-    migrations: MIGRATIONS,
+    entities: schema.entities,
+    migrations: schema.migrations,
     migrationsTableName: 'migrations',
     migrationsTransactionMode: 'each' as const,
     synchronize: false,

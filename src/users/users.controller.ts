@@ -4,6 +4,7 @@ import { ApiProblems } from '../common/decorators/api-problems.decorator';
 import { Client, type ClientInfo } from '../common/decorators/client-info.decorator';
 import { CurrentUser } from '../common/decorators/current-user.decorator';
 import type { AuthPrincipal } from '../common/auth-principal';
+import type { UserEntity } from './user.entity';
 import { UpdateProfileDto } from './dto/update-profile.dto';
 import { UserResponseDto } from './dto/user-response.dto';
 import { toUserResponse } from './user.mapper';
@@ -20,7 +21,7 @@ export class UsersController {
   @ApiOperation({ summary: 'The signed-in user' })
   @ApiOkResponse({ type: UserResponseDto })
   @ApiProblems(401)
-  me(@CurrentUser() principal: AuthPrincipal): UserResponseDto {
+  me(@CurrentUser() principal: AuthPrincipal<UserEntity>): UserResponseDto {
     return toUserResponse(principal.user);
   }
 
@@ -29,7 +30,7 @@ export class UsersController {
   @ApiOkResponse({ type: UserResponseDto })
   @ApiProblems(400, 401, [409, 'username_taken'])
   async update(
-    @CurrentUser() principal: AuthPrincipal,
+    @CurrentUser() principal: AuthPrincipal<UserEntity>,
     @Body() changes: UpdateProfileDto,
     @Client() client: ClientInfo,
   ): Promise<UserResponseDto> {

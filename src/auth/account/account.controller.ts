@@ -8,14 +8,14 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import type { AuthPrincipal } from '../common/auth-principal';
-import { ApiProblems } from '../common/decorators/api-problems.decorator';
-import { Client, type ClientInfo } from '../common/decorators/client-info.decorator';
-import { CurrentUser } from '../common/decorators/current-user.decorator';
-import { NoStore } from '../common/decorators/no-store.decorator';
-import { AuthService } from './auth.service';
+import type { AuthPrincipal } from '../../common/auth-principal';
+import { ApiProblems } from '../../common/decorators/api-problems.decorator';
+import { Client, type ClientInfo } from '../../common/decorators/client-info.decorator';
+import { CurrentUser } from '../../common/decorators/current-user.decorator';
+import { NoStore } from '../../common/decorators/no-store.decorator';
+import { AccountService } from './account.service';
 import { ChangePasswordDto, DeleteAccountDto } from './dto/account.dto';
-import { UserSecretDto } from './dto/secret.dto';
+import { UserSecretDto } from '../sign-in/dto/secret.dto';
 
 /** The account's own credentials, under /users/me: they need hashing and session revocation, so they live here. */
 @ApiTags('users')
@@ -23,7 +23,7 @@ import { UserSecretDto } from './dto/secret.dto';
 @ApiOAuth2([])
 @Controller('users/me')
 export class AccountController {
-  constructor(private readonly auth: AuthService) {}
+  constructor(private readonly account: AccountService) {}
 
   @Put('password')
   @HttpCode(HttpStatus.NO_CONTENT)
@@ -35,7 +35,7 @@ export class AccountController {
     @Body() dto: ChangePasswordDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    return this.auth.changePassword(principal, dto, client);
+    return this.account.changePassword(principal, dto, client);
   }
 
   @Post('secret')
@@ -48,7 +48,7 @@ export class AccountController {
     @CurrentUser() principal: AuthPrincipal,
     @Client() client: ClientInfo,
   ): Promise<UserSecretDto> {
-    return this.auth.rotateSecret(principal, client);
+    return this.account.rotateSecret(principal, client);
   }
 
   @Delete()
@@ -62,6 +62,6 @@ export class AccountController {
     @Body() dto: DeleteAccountDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    return this.auth.deleteAccount(principal, dto ?? {}, client);
+    return this.account.deleteAccount(principal, dto ?? {}, client);
   }
 }

@@ -1,4 +1,4 @@
-import { ProblemException } from '../common/problem';
+import { ProblemException } from '../../common/problem';
 import { HashingPool } from './hashing-pool';
 
 describe(HashingPool.name, () => {

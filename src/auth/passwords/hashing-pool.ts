@@ -1,5 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
-import { ProblemException } from '../common/problem';
+import { ProblemException } from '../../common/problem';
 
 /**
  * At most `concurrency` argon2 computations at once (each holds

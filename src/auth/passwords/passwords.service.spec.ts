@@ -1,5 +1,5 @@
-import { ProblemException } from '../common/problem';
-import { loadConfig } from '../config/configuration';
+import { ProblemException } from '../../common/problem';
+import { loadConfig } from '../../config/configuration';
 import { passwordLength, PasswordsService } from './passwords.service';
 
 describe(PasswordsService.name, () => {

@@ -1,10 +1,10 @@
-import { MetricsService } from '../metrics/metrics.service';
+import { MetricsService } from '../../metrics/metrics.service';
 import { HttpStatus, Injectable, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
 import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
 import * as argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
-import { type AppConfig, InjectAppConfig } from '../config/configuration';
-import { ProblemException } from '../common/problem';
+import { type AppConfig, InjectAppConfig } from '../../config/configuration';
+import { ProblemException } from '../../common/problem';
 import { HashingPool } from './hashing-pool';
 
 export const PASSWORD_MIN_LENGTH = 8;

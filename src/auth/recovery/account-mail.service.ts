@@ -1,17 +1,17 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import type { ClientInfo } from '../common/decorators/client-info.decorator';
-import { type AppConfig, InjectAppConfig } from '../config/configuration';
-import { MailComposers } from '../mail/mail-composers';
-import { OutboxService } from '../mail/outbox.service';
-import type { MailMessage } from '../mail/mail.transport';
-import type { OutboxMailEntity } from '../mail/outbox-mail.entity';
-import { renderMail } from '../mail/templates';
-import { UserEntity } from '../users/user.entity';
-import { UsersService } from '../users/users.service';
+import type { ClientInfo } from '../../common/decorators/client-info.decorator';
+import { type AppConfig, InjectAppConfig } from '../../config/configuration';
+import { MailComposers } from '../../mail/mail-composers';
+import { OutboxService } from '../../mail/outbox.service';
+import type { MailMessage } from '../../mail/mail.transport';
+import type { OutboxMailEntity } from '../../mail/outbox-mail.entity';
+import { renderMail } from '../../mail/templates';
+import { UserEntity } from '../../users/user.entity';
+import { UsersService } from '../../users/users.service';
 import { AccountTokensRepository } from './account-tokens.repository';
-import { TokensService } from './tokens.service';
+import { TokensService } from '../tokens/tokens.service';
 
 /** The kinds of mail the auth module sends. */
 export const ACCOUNT_MAIL = {

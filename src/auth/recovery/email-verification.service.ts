@@ -1,16 +1,17 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import type { ClientInfo } from '../common/decorators/client-info.decorator';
-import { AuditService } from '../audit/audit.service';
-import { ProblemException } from '../common/problem';
-import { OutboxService } from '../mail/outbox.service';
-import { AttemptLimiter } from '../rate-limit/attempt-limiter.service';
-import { UserEntity } from '../users/user.entity';
-import { UsersService } from '../users/users.service';
+import type { ClientInfo } from '../../common/decorators/client-info.decorator';
+import { AuditService } from '../../audit/audit.service';
+import { ProblemException } from '../../common/problem';
+import { OutboxService } from '../../mail/outbox.service';
+import { AttemptLimiter } from '../../rate-limit/attempt-limiter.service';
+import { UserEntity } from '../../users/user.entity';
+import { UsersService } from '../../users/users.service';
 import { ACCOUNT_MAIL, ON_REQUEST_MAIL_KINDS } from './account-mail.service';
 import { AccountTokensRepository } from './account-tokens.repository';
-import { TokensService } from './tokens.service';
+import type { AcceptedDto } from './dto/email.dto';
+import { TokensService } from '../tokens/tokens.service';
 
 /** Wrong codes after which a code is void. */
 export const MAX_CODE_ATTEMPTS = 5;
@@ -83,10 +84,14 @@ export class EmailVerificationService {
   }
 
   /** Mails a new code (superseding the last) if the address has an unverified account; answers alike either way. */
-  resend(email: string, client: ClientInfo): Promise<void> {
-    return this.outbox.sendOnRequest(
+  async resend(email: string, client: ClientInfo): Promise<AcceptedDto> {
+    await this.outbox.sendOnRequest(
       { kind: ACCOUNT_MAIL.verification, recipient: email, requesterIp: client.ip },
       ON_REQUEST_MAIL_KINDS,
     );
+    return {
+      message:
+        'If this address belongs to an account waiting for verification, a new code is on its way.',
+    };
   }
 }

@@ -1,18 +1,19 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import type { ClientInfo } from '../common/decorators/client-info.decorator';
-import { AuditService } from '../audit/audit.service';
-import { ProblemException } from '../common/problem';
-import { OutboxService } from '../mail/outbox.service';
-import { AttemptLimiter } from '../rate-limit/attempt-limiter.service';
-import { UsersService } from '../users/users.service';
+import type { ClientInfo } from '../../common/decorators/client-info.decorator';
+import { AuditService } from '../../audit/audit.service';
+import { ProblemException } from '../../common/problem';
+import { OutboxService } from '../../mail/outbox.service';
+import { AttemptLimiter } from '../../rate-limit/attempt-limiter.service';
+import { UsersService } from '../../users/users.service';
 import { ACCOUNT_MAIL, noticeContext, ON_REQUEST_MAIL_KINDS } from './account-mail.service';
 import { AccountTokensRepository } from './account-tokens.repository';
-import { PasswordsService } from './passwords.service';
-import { SessionsRepository } from './sessions.repository';
-import { signInSubject } from './sign-in-subject';
-import { TokensService } from './tokens.service';
+import type { AcceptedDto } from './dto/email.dto';
+import { PasswordsService } from '../passwords/passwords.service';
+import { SessionsService } from '../sessions/sessions.service';
+import { signInSubject } from '../sign-in/sign-in-subject';
+import { TokensService } from '../tokens/tokens.service';
 
 const invalidToken = () =>
   new ProblemException(
@@ -30,7 +31,7 @@ export class PasswordResetService {
     private readonly accountTokens: AccountTokensRepository,
     private readonly passwords: PasswordsService,
     private readonly tokens: TokensService,
-    private readonly sessions: SessionsRepository,
+    private readonly sessions: SessionsService,
     private readonly outbox: OutboxService,
     private readonly audit: AuditService,
     private readonly limiter: AttemptLimiter,
@@ -41,11 +42,14 @@ export class PasswordResetService {
    * whether or not an account has it (the link is made at delivery), so the
    * answer is the same in body and in time.
    */
-  forgot(email: string, client: ClientInfo): Promise<void> {
-    return this.outbox.sendOnRequest(
+  async forgot(email: string, client: ClientInfo): Promise<AcceptedDto> {
+    await this.outbox.sendOnRequest(
       { kind: ACCOUNT_MAIL.reset, recipient: email, requesterIp: client.ip },
       ON_REQUEST_MAIL_KINDS,
     );
+    return {
+      message: 'If this address belongs to an account, a link to reset the password is on its way.',
+    };
   }
 
   /**
@@ -86,7 +90,7 @@ export class PasswordResetService {
       await this.voidOutstanding(user, manager);
       await this.users.setPasswordHash(user.id, passwordHash, manager);
       await this.users.markEmailVerified(user.id, manager);
-      await this.sessions.within(manager).revokeAll(user.id, 'password_reset');
+      await this.sessions.endAll(user.id, 'password_reset', manager);
       await this.audit.record({ type: 'password.reset', userId: user.id, client }, manager);
       await this.outbox.add(manager, {
         kind: ACCOUNT_MAIL.passwordWasReset,

@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import type { AuthPrincipal } from '../../common/auth-principal';
 import { ProblemException } from '../../common/problem';
 import type { Role } from '../../users/user.entity';
-import { ROLES_KEY } from '../decorators/roles.decorator';
+import { ROLES_KEY } from './roles.decorator';
 
 /**
  * Global, after the JWT guard: a route marked `@Roles(...)` needs the caller
@@ -26,7 +26,7 @@ export class RolesGuard implements CanActivate {
     const principal = context
       .switchToHttp()
       .getRequest<FastifyRequest & { user?: AuthPrincipal }>().user;
-    if (!principal?.user.roles.some((role) => required.includes(role))) {
+    if (!principal?.user.roles.some((role) => (required as readonly string[]).includes(role))) {
       throw new ProblemException(
         HttpStatus.FORBIDDEN,
         'forbidden',

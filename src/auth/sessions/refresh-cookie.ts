@@ -1,8 +1,8 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiHeader } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { API_PREFIX } from '../common/api';
-import type { TokenPairDto } from './dto/token-response.dto';
+import { API_PREFIX } from '../../common/api';
+import type { TokenPairDto } from './dto/token-pair.dto';
 
 /**
  * The browser's way of holding a refresh token: an HttpOnly, SameSite=Strict

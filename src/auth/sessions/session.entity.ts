@@ -7,7 +7,7 @@ import {
   ManyToOne,
   PrimaryGeneratedColumn,
 } from 'typeorm';
-import { UserEntity } from '../users/user.entity';
+import { UserEntity } from '../../users/user.entity';
 
 /** One sign-in: every access and refresh token descends from it, and revoking it ends them all. */
 @Entity('sessions')

@@ -1,13 +1,20 @@
 import { Injectable } from '@nestjs/common';
 import type { Pool, QueryResultRow } from 'pg';
-import { BatchedLookup } from '../database/batched-lookup';
-import { poolOf } from '../database/database.options';
+import { BatchedLookup } from '../../database/batched-lookup';
+import { poolOf } from '../../database/database.options';
 import { InjectEntityManager } from '@nestjs/typeorm';
 import { EntityManager, IsNull } from 'typeorm';
-import type { ClientInfo } from '../common/decorators/client-info.decorator';
-import { type Role, UserEntity } from '../users/user.entity';
+import type { ClientInfo } from '../../common/decorators/client-info.decorator';
+import { UserEntity } from '../../users/user.entity';
+import { userFromRow, type UserRow } from '../../users/user-row';
 import { RefreshTokenEntity } from './refresh-token.entity';
 import { SessionEntity } from './session.entity';
+import {
+  CREATE_SESSION_SQL,
+  LIST_ACTIVE_SQL,
+  ROTATE_LIVE_SQL,
+  SESSION_USERS_SQL,
+} from './sessions.sql';
 
 /** A refresh token found by its hash, with its session locked for the rest of the transaction. */
 export interface LockedRefreshToken {
@@ -17,22 +24,6 @@ export interface LockedRefreshToken {
   live: RefreshTokenEntity | null;
 }
 
-/** The user columns the hot queries return, read by `userFromRow`. */
-const USER_COLUMNS = `u.id, u.email, u.username, u.full_name, u.image_url, u.email_verified,
-  u.roles, u.disabled, u.created_at, u.updated_at`;
-
-/**
- * The live sessions among the given ids, with their users (the caller matches
- * each to the user its token names). Driven by `s.id = ANY($1)` on the
- * primary key, whatever the statistics say: the statement is prepared once
- * per connection, and PostgreSQL may settle on a generic plan.
- */
-const SESSION_USERS_SQL = `
-  SELECT s.id AS session_id, ${USER_COLUMNS}
-  FROM sessions s JOIN users u ON u.id = s.user_id
-  WHERE s.id = ANY($1::uuid[]) AND s.revoked_at IS NULL AND s.expires_at > now()
-    AND u.disabled = false`;
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface SessionKey {
@@ -41,96 +32,16 @@ interface SessionKey {
 }
 const sessionKeyId = (key: SessionKey): string => `${key.sessionId} ${key.userId}`;
 
-interface SessionUserRow {
-  id: string;
-  email: string | null;
-  username: string | null;
-  full_name: string | null;
-  image_url: string | null;
-  email_verified: boolean;
-  roles: Role[];
-  disabled: boolean;
-  created_at: Date;
-  updated_at: Date;
-}
-
-const LIST_ACTIVE_SQL = `
-  SELECT s.id, s.user_agent, s.ip, s.created_at,
-         GREATEST(s.last_used_at, rt.created_at) AS last_used
-  FROM sessions s
-  LEFT JOIN refresh_tokens rt ON rt.session_id = s.id AND rt.spent_at IS NULL
-  WHERE s.user_id = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
-  ORDER BY last_used DESC, s.created_at DESC`;
-
-const CREATE_SESSION_SQL = `
-  WITH s AS (
-    INSERT INTO sessions (user_id, ip, user_agent, expires_at) VALUES ($1, $2, $3, $4)
-    RETURNING id
-  ), first_token AS (
-    INSERT INTO refresh_tokens (session_id, token_hash, generation) SELECT id, $5, 0 FROM s
-  )
-  SELECT id FROM s`;
-
-/**
- * One statement, so one round trip and one commit, for any number of
- * presented tokens (given as two arrays: the presented token's hash and its
- * successor's): spend each one that is live and whose session and user are
- * too, add its successor, and return the user. The UPDATE is a
- * compare-and-set on the token's row: of concurrent presentations exactly one
- * still finds it unspent. A session has one live token, so at most one
- * row per session comes back. The plan must stay on the token's unique
- * index whatever the statistics say (see SESSION_USERS_SQL): "not spent" is
- * written as a coalesce, because `spent_at IS NULL` matches the partial index
- * of live tokens, which a planner with stale statistics (a young, busy
- * database) scans whole instead, every live session of every user.
- */
-const ROTATE_LIVE_SQL = `
-  WITH spent AS (
-    UPDATE refresh_tokens rt SET spent_at = $3
-    FROM sessions s, users u
-    WHERE rt.token_hash = ANY($1::text[])
-      AND coalesce(rt.spent_at, '-infinity') = '-infinity'
-      AND s.id = rt.session_id AND s.revoked_at IS NULL AND s.expires_at > now()
-      AND u.id = s.user_id AND u.disabled = false
-    RETURNING rt.session_id, rt.generation, rt.token_hash, s.user_id
-  ), successor AS (
-    INSERT INTO refresh_tokens (session_id, token_hash, generation)
-    SELECT spent.session_id, p.successor_hash, spent.generation + 1
-    FROM spent
-    JOIN unnest($1::text[], $2::text[]) AS p(token_hash, successor_hash)
-      ON p.token_hash = spent.token_hash
-    RETURNING session_id
-  )
-  SELECT ${USER_COLUMNS}, spent.session_id, spent.token_hash AS presented_hash
-  FROM spent
-  JOIN successor ON successor.session_id = spent.session_id
-  JOIN users u ON u.id = spent.user_id`;
-
 interface Rotation {
   tokenHash: string;
   successorHash: string;
 }
-type RotatedRow = SessionUserRow & { session_id: string; presented_hash: string };
+type RotatedRow = UserRow & { session_id: string; presented_hash: string };
 
 /** Deadlock, or a serialization failure: the statement may succeed if run again. */
 function isRetryable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === '40P01' || code === '40001';
-}
-
-function userFromRow(row: SessionUserRow): UserEntity {
-  const user = new UserEntity();
-  user.id = row.id;
-  user.email = row.email;
-  user.username = row.username;
-  user.fullName = row.full_name;
-  user.imageUrl = row.image_url;
-  user.emailVerified = row.email_verified;
-  user.roles = row.roles;
-  user.disabled = row.disabled;
-  user.createdAt = row.created_at;
-  user.updatedAt = row.updated_at;
-  return user;
 }
 
 /**
@@ -148,7 +59,7 @@ export class SessionsRepository {
    * `findActiveSessionUser`). Bound to a transaction, the repository has a
    * connection of its own: one statement at a time.
    */
-  private readonly sessionChecks: BatchedLookup<SessionKey, SessionUserRow>;
+  private readonly sessionChecks: BatchedLookup<SessionKey, UserRow>;
   /** Refreshes made while another runs, sent together (see `rotateLive`). */
   private readonly rotations: BatchedLookup<Rotation, RotatedRow>;
 
@@ -157,7 +68,7 @@ export class SessionsRepository {
     const onServer = 'url' in options && Boolean(options.url);
     this.serverPool = onServer && !manager.queryRunner ? poolOf(manager.connection) : undefined;
     // A quarter of the pool at most: under load, fewer and larger statements
-    // (2 of a pool of 10 measured best, see README "Performance"), and
+    // (2 of a pool of 10 measured best: docs/performance.md#batched-session-checks), and
     // sign-ins and refreshes still find connections while reads flood in.
     const poolSize = this.serverPool?.options.max ?? 1;
     this.sessionChecks = new BatchedLookup(
@@ -234,8 +145,8 @@ export class SessionsRepository {
     return row ? userFromRow(row) : null;
   }
 
-  private async fetchSessionUsers(keys: SessionKey[]): Promise<Map<string, SessionUserRow>> {
-    const rows = await this.hot<SessionUserRow & { session_id: string }>(
+  private async fetchSessionUsers(keys: SessionKey[]): Promise<Map<string, UserRow>> {
+    const rows = await this.hot<UserRow & { session_id: string }>(
       'session-users',
       SESSION_USERS_SQL,
       [keys.map((key) => key.sessionId)],

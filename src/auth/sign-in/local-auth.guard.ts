@@ -4,7 +4,7 @@ import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import type { FastifyRequest } from 'fastify';
 import { assertSafeInput, VALIDATION_OPTIONS, validationProblem } from '../../common/validation';
-import { LoginDto } from '../dto/login.dto';
+import { LoginDto } from './dto/login.dto';
 
 /**
  * Password sign-in. Guards run before pipes, so the body is validated here,

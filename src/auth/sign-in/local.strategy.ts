@@ -4,12 +4,12 @@ import type { FastifyRequest } from 'fastify';
 import { Strategy } from 'passport-local';
 import { clientInfoOf } from '../../common/decorators/client-info.decorator';
 import { UserEntity } from '../../users/user.entity';
-import { AuthService } from '../auth.service';
+import { SignInService } from './sign-in.service';
 
 /** Password sign-in; the body was validated into a LoginDto by the guard, whose `login` is the identifier. */
 @Injectable()
 export class LocalStrategy extends PassportStrategy(Strategy, 'local') {
-  constructor(private readonly auth: AuthService) {
+  constructor(private readonly signIn: SignInService) {
     super({
       usernameField: 'login',
       passwordField: 'password',
@@ -19,6 +19,6 @@ export class LocalStrategy extends PassportStrategy(Strategy, 'local') {
   }
 
   validate(request: FastifyRequest, login: string, password: string): Promise<UserEntity> {
-    return this.auth.validatePassword(login, password, clientInfoOf(request));
+    return this.signIn.validatePassword(login, password, clientInfoOf(request));
   }
 }

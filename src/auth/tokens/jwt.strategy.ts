@@ -1,66 +1,60 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import { Strategy } from 'passport-strategy';
+import { Strategy } from 'passport-jwt';
 import type { AuthPrincipal } from '../../common/auth-principal';
-import { AccessTokenClaims, AccessTokenCodec } from '../access-token-codec';
-import { SessionsRepository } from '../sessions.repository';
-
-type Done = (error: unknown, user?: AuthPrincipal | false) => void;
-
-/** The token from `Authorization: Bearer <token>` (RFC 6750), or null. */
-function bearerToken(authorization: string | undefined): string | null {
-  const match = /^Bearer +([^ ]+)$/i.exec(authorization ?? '');
-  return match ? match[1] : null;
-}
+import type { UserEntity } from '../../users/user.entity';
+import { type AppConfig, InjectAppConfig } from '../../config/configuration';
+import { SessionsRepository } from '../sessions/sessions.repository';
+import { AccessTokenChecks, CLOCK_SKEW_SECONDS } from './access-token.checks';
 
 /**
- * A Passport strategy for bearer access tokens: the codec checks the token
- * (signature, algorithm, `typ`, claims), then `verify` (the class below)
- * checks the session and the user.
- */
-class BearerAccessTokenStrategy extends Strategy {
-  constructor(
-    private readonly codec: AccessTokenCodec,
-    private readonly verify: (claims: AccessTokenClaims, done: Done) => void,
-  ) {
-    super();
-  }
-
-  override authenticate(request: { headers: Record<string, string | string[] | undefined> }): void {
-    const authorization = request.headers.authorization;
-    const token = bearerToken(typeof authorization === 'string' ? authorization : undefined);
-    const claims = token === null ? null : this.codec.verify(token);
-    if (!claims) {
-      this.fail(401);
-      return;
-    }
-    this.verify(claims, (error, user) => {
-      if (error) {
-        this.error(error as Error);
-      } else if (user) {
-        this.success(user);
-      } else {
-        this.fail(401);
-      }
-    });
-  }
-}
-
-/**
- * Bearer access tokens: checked by the codec, then the session and user are
- * checked in the database on every request, so revocation is immediate.
+ * Bearer access tokens, verified by passport-jwt (jsonwebtoken): the
+ * algorithm pinned to JWT_ALGORITHM, the key chosen by `kid` among ours,
+ * `exp`, `iss`, `aud` and the age checked; AccessTokenChecks adds the rules
+ * the library leaves out. Then the session and the user are checked in the
+ * database on every request, so a revocation takes effect at once.
  */
 @Injectable()
-export class JwtStrategy extends PassportStrategy(BearerAccessTokenStrategy, 'jwt') {
+export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
+  private readonly checks: AccessTokenChecks;
+
   constructor(
-    codec: AccessTokenCodec,
+    @InjectAppConfig() config: AppConfig,
     private readonly sessions: SessionsRepository,
   ) {
-    super(codec);
+    const checks = new AccessTokenChecks(config.jwt);
+    super({
+      jwtFromRequest: (request: Parameters<AccessTokenChecks['tokenOf']>[0]) =>
+        checks.tokenOf(request),
+      secretOrKeyProvider: (
+        request: object,
+        _token: string,
+        done: (error: Error | null, key?: string | Buffer) => void,
+      ) => {
+        const key = checks.keyFor(request);
+        // jsonwebtoken takes the KeyObject as it is; @types/passport-jwt names only strings and buffers.
+        return key
+          ? done(null, key as unknown as Buffer)
+          : done(new Error('no key for this token'));
+      },
+      algorithms: [config.jwt.algorithm],
+      issuer: config.jwt.issuer,
+      audience: config.jwt.audience,
+      ignoreExpiration: false,
+      jsonWebTokenOptions: {
+        // A token claiming to be older (by `iat`) than its lifetime is refused too.
+        maxAge: config.jwt.accessTtl + CLOCK_SKEW_SECONDS,
+        clockTolerance: 0,
+      },
+    });
+    this.checks = checks;
   }
 
-  async validate(claims: AccessTokenClaims): Promise<AuthPrincipal | false> {
-    const user = await this.sessions.findActiveSessionUser(claims.sid, claims.sub);
-    return user ? { user, sessionId: claims.sid } : false;
+  async validate(payload: Record<string, unknown>): Promise<AuthPrincipal<UserEntity> | false> {
+    if (!this.checks.hasOurClaims(payload)) {
+      return false;
+    }
+    const user = await this.sessions.findActiveSessionUser(payload.sid, payload.sub);
+    return user ? { user, sessionId: payload.sid } : false;
   }
 }

@@ -1,15 +1,11 @@
-import { loadConfig } from '../config/configuration';
-import { AccessTokenCodec } from './access-token-codec';
+import { JwtService } from '@nestjs/jwt';
+import { loadConfig } from '../../config/configuration';
+import { jwtModuleOptions } from './jwt.options';
 import { TokensService } from './tokens.service';
 
 describe(TokensService.name, () => {
   const config = loadConfig({ JWT_SECRET: 'y'.repeat(40), JWT_ACCESS_TTL: '60' });
-  const codecOf = (c: typeof config) =>
-    new AccessTokenCodec(c.jwt.algorithm, c.jwt.keys, {
-      issuer: c.jwt.issuer,
-      audience: c.jwt.audience,
-      ttl: c.jwt.accessTtl,
-    });
+  const codecOf = (c: typeof config) => new JwtService(jwtModuleOptions(c));
   const sut = new TokensService(codecOf(config), config);
 
   it('should make opaque 256-bit refresh tokens, never the same twice', () => {

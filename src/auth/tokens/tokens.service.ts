@@ -1,14 +1,22 @@
 import { Injectable } from '@nestjs/common';
-import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
-import { type AppConfig, InjectAppConfig } from '../config/configuration';
-import { AccessTokenCodec } from './access-token-codec';
+import { JwtService } from '@nestjs/jwt';
+import {
+  createHash,
+  createHmac,
+  randomBytes,
+  randomInt,
+  randomUUID,
+  timingSafeEqual,
+} from 'node:crypto';
+import { type AppConfig, InjectAppConfig } from '../../config/configuration';
+import { toLowS } from './jwt-text';
 
 /**
- * Access tokens (JWT, `typ: at+jwt`, see AccessTokenCodec) and refresh tokens
- * (opaque, 256 bits, stored as SHA-256). A refresh token's successor is
- * derived from it with a server-side HMAC key, so a retry within the grace
- * window can be answered with the very same successor without ever storing a
- * token in plaintext.
+ * Access tokens (JWT, `typ: at+jwt`, signed by @nestjs/jwt with the options
+ * of jwt.options.ts) and refresh tokens (opaque, 256 bits, stored as
+ * SHA-256). A refresh token's successor is derived from it with a
+ * server-side HMAC key, so a retry within the grace window can be answered
+ * with the very same successor without ever storing a token in plaintext.
  */
 @Injectable()
 export class TokensService {
@@ -17,7 +25,7 @@ export class TokensService {
   private readonly identifierKey: Buffer;
 
   constructor(
-    private readonly accessTokens: AccessTokenCodec,
+    private readonly jwt: JwtService,
     @InjectAppConfig() private readonly config: AppConfig,
   ) {
     this.chainKey = createHmac('sha256', config.jwt.secret)
@@ -33,8 +41,17 @@ export class TokensService {
     return this.config.jwt.accessTtl;
   }
 
+  /** A new access token for this user's session (issuer, audience, lifetime and key from the module's options). */
   signAccessToken(userId: string, sessionId: string): string {
-    return this.accessTokens.issue(userId, sessionId);
+    const token = this.jwt.sign({ sub: userId, sid: sessionId, jti: randomUUID() });
+    if (this.config.jwt.algorithm !== 'ES256') {
+      return token;
+    }
+    // OpenSSL's ECDSA signatures are high-S half the time; we issue (and accept) the low-S text only.
+    const end = token.lastIndexOf('.') + 1;
+    return (
+      token.slice(0, end) + toLowS(Buffer.from(token.slice(end), 'base64url')).toString('base64url')
+    );
   }
 
   newRefreshToken(): string {

@@ -1,10 +1,9 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { API_PREFIX } from '../common/api';
-import { Public } from '../common/decorators/public.decorator';
-import { type AppConfig, InjectAppConfig } from '../config/configuration';
-import type { PublicJwk } from '../config/signing-keys';
-import { AccessTokenCodec } from './access-token-codec';
+import { API_PREFIX } from '../../common/api';
+import { Public } from '../../common/decorators/public.decorator';
+import { type AppConfig, InjectAppConfig } from '../../config/configuration';
+import type { PublicJwk } from '../../config/signing-keys';
 
 /** RFC 8414 metadata: what a client or a resource server needs to find us. */
 interface AuthorizationServerMetadata {
@@ -31,9 +30,9 @@ export class WellKnownController {
   private readonly jwks: { keys: PublicJwk[] };
   private readonly metadata: AuthorizationServerMetadata;
 
-  constructor(codec: AccessTokenCodec, @InjectAppConfig() config: AppConfig) {
+  constructor(@InjectAppConfig() config: AppConfig) {
     // An HS256 secret is never published: the set is then empty.
-    this.jwks = { keys: codec.keys.flatMap((key) => (key.publicJwk ? [key.publicJwk] : [])) };
+    this.jwks = { keys: config.jwt.keys.flatMap((key) => (key.publicJwk ? [key.publicJwk] : [])) };
     this.metadata = {
       issuer: config.jwt.issuer,
       token_endpoint: `${config.publicUrl}/${API_PREFIX}/auth/token`,

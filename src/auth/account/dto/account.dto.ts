@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional } from 'class-validator';
-import { GivenPassword, NewPassword } from './password.field';
+import { GivenPassword, NewPassword } from '../../passwords/password.field';
 
 export class ChangePasswordDto {
   @GivenPassword()

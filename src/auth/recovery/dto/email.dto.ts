@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString, Length } from 'class-validator';
-import { EmailAddress } from '../../users/dto/user-fields';
-import { NewPassword } from './password.field';
+import { EmailAddress } from '../../../users/dto/user-fields';
+import { NewPassword } from '../../passwords/password.field';
 
 export class EmailDto {
   @EmailAddress()

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsOptional, IsString, Length } from 'class-validator';
+import { IsString, Length } from 'class-validator';
 
 export class RefreshDto {
   @ApiProperty({
@@ -8,8 +8,8 @@ export class RefreshDto {
     description:
       'Required, except in cookie mode (`X-Refresh-Cookie: 1`), where the cookie carries it.',
   })
-  @IsOptional()
+  // In cookie mode RefreshCookieInterceptor puts the cookie's token here before validation.
   @IsString()
   @Length(1, 512)
-  refreshToken?: string;
+  refreshToken: string;
 }

@@ -7,7 +7,7 @@ import {
   registerDecorator,
   ValidateIf,
 } from 'class-validator';
-import { GivenPassword } from './password.field';
+import { GivenPassword } from '../../passwords/password.field';
 
 /** Fails when `other` is also present: the two fields are alternatives. */
 function NotTogetherWith(other: string): PropertyDecorator {

@@ -1,5 +1,5 @@
-import { EmailAddress, OptionalFullName, OptionalUsername } from '../../users/dto/user-fields';
-import { NewPassword } from './password.field';
+import { EmailAddress, OptionalFullName, OptionalUsername } from '../../../users/dto/user-fields';
+import { NewPassword } from '../../passwords/password.field';
 
 export class RegisterDto {
   @EmailAddress()

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString, Length, Matches } from 'class-validator';
-import { USERNAME_PATTERN } from '../../users/dto/user-fields';
+import { USERNAME_PATTERN } from '../../../users/dto/user-fields';
 
 export class SecretRegisterDto {
   @ApiProperty({

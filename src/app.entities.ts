@@ -1,0 +1,36 @@
+import { AdminAndAudit1730000200000 } from '../migrations/1730000200000-AdminAndAudit';
+import { AuditForgetsTypedIdentifiers1730000350000 } from '../migrations/1730000350000-AuditForgetsTypedIdentifiers';
+import { InitialSchema1730000000000 } from '../migrations/1730000000000-InitialSchema';
+import { MailAndAccountTokens1730000100000 } from '../migrations/1730000100000-MailAndAccountTokens';
+import { AuditEventEntity } from './audit/audit-event.entity';
+import {
+  EmailVerificationEntity,
+  PasswordResetEntity,
+} from './auth/recovery/account-token.entities';
+import { RefreshTokenEntity } from './auth/sessions/refresh-token.entity';
+import { SessionEntity } from './auth/sessions/session.entity';
+import type { DatabaseSchema } from './database/database.options';
+import { OutboxMailEntity } from './mail/outbox-mail.entity';
+import { UserEntity } from './users/user.entity';
+
+/**
+ * Every table's entity and every migration, in order: the one place that
+ * knows all the features' tables, so that database/ knows none of them.
+ */
+export const APP_SCHEMA: DatabaseSchema = {
+  entities: [
+    UserEntity,
+    SessionEntity,
+    RefreshTokenEntity,
+    EmailVerificationEntity,
+    PasswordResetEntity,
+    OutboxMailEntity,
+    AuditEventEntity,
+  ],
+  migrations: [
+    InitialSchema1730000000000,
+    MailAndAccountTokens1730000100000,
+    AdminAndAudit1730000200000,
+    AuditForgetsTypedIdentifiers1730000350000,
+  ],
+};

@@ -1,0 +1,154 @@
+import { HttpStatus, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AuditService } from '../../audit/audit.service';
+import type { AuthPrincipal } from '../../common/auth-principal';
+import type { ClientInfo } from '../../common/decorators/client-info.decorator';
+import { ProblemException } from '../../common/problem';
+import { fieldProblem } from '../../common/validation';
+import { OutboxService } from '../../mail/outbox.service';
+import { AttemptLimiter } from '../../rate-limit/attempt-limiter.service';
+import { UserEntity } from '../../users/user.entity';
+import { UsersService } from '../../users/users.service';
+import { PasswordsService } from '../passwords/passwords.service';
+import { ACCOUNT_MAIL, noticeContext } from '../recovery/account-mail.service';
+import { PasswordResetService } from '../recovery/password-reset.service';
+import { SessionsService } from '../sessions/sessions.service';
+import { invalidCredentials } from '../sign-in/sign-in.service';
+import { signInSubject } from '../sign-in/sign-in-subject';
+import { TokensService } from '../tokens/tokens.service';
+import { ChangePasswordDto, DeleteAccountDto } from './dto/account.dto';
+
+/** The account's own credentials: changing the password, a new secret key, deleting the account. */
+@Injectable()
+export class AccountService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly users: UsersService,
+    private readonly passwords: PasswordsService,
+    private readonly tokens: TokensService,
+    private readonly sessions: SessionsService,
+    private readonly passwordResets: PasswordResetService,
+    private readonly outbox: OutboxService,
+    private readonly audit: AuditService,
+    private readonly limiter: AttemptLimiter,
+  ) {}
+
+  /**
+   * Changes the password, ends every other session of the user, voids
+   * outstanding reset links and mails a notice, all at once.
+   */
+  async changePassword(
+    principal: AuthPrincipal,
+    dto: ChangePasswordDto,
+    client: ClientInfo,
+  ): Promise<void> {
+    const user = await this.passwordAccount(principal);
+    await this.confirmPassword(
+      user,
+      dto.currentPassword,
+      client,
+      () =>
+        new ProblemException(
+          HttpStatus.UNAUTHORIZED,
+          'invalid_credentials',
+          'The current password is wrong.',
+        ),
+    );
+    this.passwords.assertStrong(dto.newPassword, user);
+    const passwordHash = await this.passwords.hash(dto.newPassword);
+    await this.dataSource.transaction(async (manager) => {
+      await this.users.setPasswordHash(user.id, passwordHash, manager);
+      await this.passwordResets.voidOutstanding(user, manager);
+      await this.sessions.endAll(user.id, 'password_changed', manager, principal.sessionId);
+      if (user.email) {
+        await this.outbox.add(manager, {
+          kind: ACCOUNT_MAIL.passwordChanged,
+          recipient: user.email,
+          userId: user.id,
+          payload: { ...noticeContext(client) },
+        });
+      }
+      await this.audit.record({ type: 'password.changed', userId: user.id, client }, manager);
+    });
+    this.outbox.deliverSoon();
+  }
+
+  /** A new secret for a secret-key account; the old one stops working, other sessions end. */
+  async rotateSecret(
+    principal: AuthPrincipal,
+    client: ClientInfo,
+  ): Promise<{ userSecret: string }> {
+    const user = await this.users.findByIdWithPasswordHash(principal.user.id);
+    if (!user || user.passwordHash) {
+      throw new ProblemException(
+        HttpStatus.FORBIDDEN,
+        'forbidden',
+        'Only secret-key accounts have a secret; this account signs in with a password.',
+      );
+    }
+    const userSecret = this.tokens.newRefreshToken();
+    await this.users.setSecretHash(user.id, this.tokens.hash(userSecret));
+    await this.sessions.endAll(user.id, 'secret_rotated', undefined, principal.sessionId);
+    await this.audit.record({
+      type: 'user.updated',
+      userId: user.id,
+      client,
+      detail: { fields: ['userSecret'] },
+    });
+    return { userSecret };
+  }
+
+  /** Deletes the account (sessions and tokens go with it); password accounts confirm with the password. */
+  async deleteAccount(
+    principal: AuthPrincipal,
+    dto: DeleteAccountDto,
+    client: ClientInfo,
+  ): Promise<void> {
+    const user = await this.users.findByIdWithPasswordHash(principal.user.id);
+    if (!user) {
+      throw invalidCredentials();
+    }
+    if (user.passwordHash) {
+      if (dto.password === undefined) {
+        throw fieldProblem('password', 'password is required to delete a password account');
+      }
+      await this.confirmPassword(user, dto.password, client, invalidCredentials);
+    }
+    await this.dataSource.transaction(async (manager) => {
+      await this.users.deleteUser(user.id, manager);
+      await this.audit.record({ type: 'user.deleted', userId: user.id, client }, manager);
+    });
+  }
+
+  /**
+   * Checks a signed-in account's password before a sensitive change. A stolen
+   * access token must not become a password oracle: failures count in the
+   * sign-in limits (per address and account, and per account), and once they
+   * are reached even the right password is refused until the window passes.
+   */
+  private async confirmPassword(
+    user: UserEntity,
+    password: string,
+    client: ClientInfo,
+    refusal: () => ProblemException,
+  ): Promise<void> {
+    const attempt = await this.limiter.begin('signin', client.ip, signInSubject(user, ''));
+    if (!(await this.passwords.verify(user.passwordHash, password)).valid) {
+      throw refusal();
+    }
+    await attempt.succeeded();
+  }
+
+  private async passwordAccount(principal: AuthPrincipal): Promise<UserEntity> {
+    const user = await this.users.findByIdWithPasswordHash(principal.user.id);
+    if (!user?.passwordHash) {
+      throw new ProblemException(
+        HttpStatus.FORBIDDEN,
+        'forbidden',
+        'This account signs in with a secret key; it has no password.',
+      );
+    }
+    return user;
+  }
+}

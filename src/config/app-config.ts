@@ -1,0 +1,69 @@
+import type { JwtAlgorithm, SigningKey } from './signing-keys';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+export interface AppConfig {
+  nodeEnv: string;
+  production: boolean;
+  port: number;
+  host: string;
+  /** `postgres://…`, or null for the embedded store under `dataDir`. */
+  databaseUrl: string | null;
+  dataDir: string;
+  databasePoolSize: number;
+  /** How long start-up keeps trying to reach the database before giving up, in seconds. */
+  databaseConnectTimeoutSeconds: number;
+  publicUrl: string;
+  logLevel: LogLevel;
+  jwt: {
+    /** HS256's key, and the server key of the refresh-token chain and the email codes. */
+    secret: string;
+    algorithm: JwtAlgorithm;
+    /** The access tokens' keys: the first signs, every one verifies (rotation). */
+    keys: SigningKey[];
+    accessTtl: number;
+    issuer: string;
+    audience: string;
+  };
+  refresh: { ttl: number; reuseGraceSeconds: number };
+  argon2: { memoryCost: number; timeCost: number; parallelism: number };
+  /** Password hashing at once (memory: this × ARGON2_MEMORY_KIB), and how many may wait. */
+  hashing: { concurrency: number; queueLimit: number };
+  bodyLimitBytes: number;
+  mail: {
+    /** `smtp://…` or `smtps://…`; null: mails are written to the log (development only). */
+    url: string | null;
+    from: string;
+    /** Seconds before the first retry of a failed delivery; doubles per attempt, up to an hour. */
+    retryBaseSeconds: number;
+    maxAttempts: number;
+  };
+  otpTtl: number;
+  passwordResetTtl: number;
+  requireVerifiedEmail: boolean;
+  /** false only with RATE_LIMIT=off (benchmarks and tests of other things). */
+  rateLimit: boolean;
+  /** The abuse limits (see docs/security.md#abuse-limits); windows are fixed, counts configurable. */
+  rateLimits: {
+    /** Requests to the public auth routes per client address per minute. */
+    perAddressPerMinute: number;
+    /** Failed sign-ins (or codes) per client address and identifier per 15 minutes. */
+    failuresPerAddressAndIdentifier: number;
+    /** Failed sign-ins (or codes) per identifier per hour, from all addresses together. */
+    failuresPerIdentifier: number;
+  };
+  /** `redis://…`: rate-limit counters shared by every instance; null: kept in this process's memory. */
+  redisUrl: string | null;
+  /** ADMIN_EMAIL and ADMIN_PASSWORD: this administrator exists after start. */
+  admin: { email: string; password: string } | null;
+  /** Origins (scheme://host[:port]) allowed to call the API from a browser; exact matches. */
+  corsOrigins: string[];
+  /** Processes serving this host (node:cluster); 1 = no cluster. */
+  workers: number;
+  /** A port of its own for GET /metrics, or null: /metrics is served on PORT. */
+  metricsPort: number | null;
+  /** When on, the client address comes from X-Forwarded-For (behind a proxy you run). */
+  trustProxy: boolean;
+  /** How long SIGTERM/SIGINT may take to finish in-flight requests and close, in seconds. */
+  shutdownTimeoutSeconds: number;
+}
