@@ -1,4 +1,4 @@
-import { LogLevel as NestLogLevel } from '@nestjs/common';
+import { HttpStatus, LogLevel as NestLogLevel } from '@nestjs/common';
 import fastifyStatic from '@fastify/static';
 import helmet from 'helmet';
 import { existsSync, readFileSync } from 'node:fs';
@@ -12,6 +12,13 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { API_PREFIX } from './common/api';
 import { ProblemDto } from './common/dto/problem.dto';
+import {
+  clientErrorHandler,
+  frameworkErrorHandler,
+  unmetExpectationHandler,
+} from './common/filters/framing-errors';
+import { ProblemException } from './common/problem';
+import { fieldProblem, overNestedInput } from './common/validation';
 import type { AppConfig, LogLevel } from './config/configuration';
 import { inRequestLogContext, logRequest } from './logging/logging.module';
 import { MetricsService } from './metrics/metrics.service';
@@ -36,19 +43,52 @@ export function nestLogLevels(level: LogLevel): NestLogLevel[] {
 /**
  * Fastify as the service runs it: the contract's body limit, prototype
  * poisoning refused, X-Forwarded-For (and an upstream X-Request-Id) believed
- * only with TRUST_PROXY.
+ * only with TRUST_PROXY. Every 4xx is a problem document, those written
+ * before Nest's filter could see a request included (the HTTP parser's, the
+ * router's, Node's own), and input nested deeper than MAX_INPUT_DEPTH is
+ * refused before any route reads it.
  */
 export function createFastifyAdapter(
   config: Pick<AppConfig, 'bodyLimitBytes' | 'trustProxy'>,
 ): FastifyAdapter {
-  return new FastifyAdapter({
+  const headers = securityHeaders();
+  const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     trustProxy: config.trustProxy,
     genReqId: requestIdGenerator(config.trustProxy),
     return503OnClosing: true,
+    clientErrorHandler: clientErrorHandler(headers),
+    frameworkErrors: frameworkErrorHandler(headers),
+    // Node would answer a missing Host itself, with an empty 400: the hook below does it.
+    http: { requireHostHeader: false },
   });
+  const fastify = adapter.getInstance();
+  fastify.server.on('checkExpectation', unmetExpectationHandler(headers));
+  // After every onRequest hook (security headers, request id), before the body is read.
+  fastify.addHook('preParsing', (request, reply, payload, done) => {
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      // As Node would: the connection is not kept for another request.
+      void reply.header('Connection', 'close');
+      done(
+        new ProblemException(
+          HttpStatus.BAD_REQUEST,
+          'validation_failed',
+          'An HTTP/1.1 request must carry a Host header.',
+        ),
+      );
+      return;
+    }
+    done(null, payload);
+  });
+  // Parsed (JSON.parse and the prototype-poisoning scan are iterative), not yet
+  // read by anything that recurses (class-transformer, Nest's pipe, class-validator).
+  fastify.addHook('preValidation', (request, _reply, done) => {
+    const error = overNestedInput(request.body) ?? overNestedInput(request.query);
+    done(error ? fieldProblem(error.field, error.message) : undefined);
+  });
+  return adapter;
 }
 
 /**

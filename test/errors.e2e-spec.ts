@@ -1,3 +1,5 @@
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { expectProblem, newUser, PASSWORD, signedInUser } from './support/factories';
 import { useTestApp } from './support/test-app';
 
@@ -325,4 +327,366 @@ describe('Operations (e2e)', () => {
       code: 'forbidden',
     });
   });
+});
+
+/** `levels` objects, one inside the next, each under the key `a`, around `null`. */
+const nestedObjects = (levels: number) => '{"a":'.repeat(levels) + 'null' + '}'.repeat(levels);
+/** `levels` arrays, one inside the next. */
+const nestedArrays = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
+/** The field path of the first object too deep: `a.a.….a`, with `levels` segments. */
+const aPath = (levels: number) => Array<string>(levels).fill('a').join('.');
+
+describe('Deeply nested input (e2e)', () => {
+  const t = useTestApp();
+  const json = { 'content-type': 'application/json' };
+  let token: string;
+
+  beforeAll(async () => {
+    token = (await signedInUser(t.http)).accessToken;
+  });
+
+  // [name, method, url, body, authenticated, the field named]
+  const cases: Array<[string, 'POST' | 'PATCH', string, string, boolean, string]> = [
+    [
+      '5,000 nested objects on login',
+      'POST',
+      '/api/v1/auth/login',
+      nestedObjects(5000),
+      false,
+      aPath(32),
+    ],
+    [
+      '5,000 nested objects in a login field',
+      'POST',
+      '/api/v1/auth/login',
+      `{"email":${nestedObjects(5000)},"password":"x"}`,
+      false,
+      `email.${aPath(31)}`,
+    ],
+    [
+      '5,000 nested objects on register',
+      'POST',
+      '/api/v1/auth/register',
+      nestedObjects(5000),
+      false,
+      aPath(32),
+    ],
+    [
+      '50,000 nested arrays on register',
+      'POST',
+      '/api/v1/auth/register',
+      nestedArrays(50000),
+      false,
+      Array<string>(32).fill('0').join('.'),
+    ],
+    [
+      '5,000 nested objects in a field',
+      'POST',
+      '/api/v1/auth/register',
+      `{"email":"d@example.com","password":"violet tractor harbour 42","fullName":${nestedObjects(5000)}}`,
+      false,
+      `fullName.${aPath(31)}`,
+    ],
+    [
+      '5,000 nested objects on the OAuth2 token endpoint',
+      'POST',
+      '/api/v1/auth/token',
+      `{"grant_type":${nestedObjects(5000)}}`,
+      false,
+      `grant_type.${aPath(31)}`,
+    ],
+    [
+      '5,000 nested objects on refresh',
+      'POST',
+      '/api/v1/auth/refresh',
+      nestedObjects(5000),
+      false,
+      aPath(32),
+    ],
+    [
+      '5,000 nested objects on an authenticated route',
+      'PATCH',
+      '/api/v1/users/me',
+      nestedObjects(5000),
+      true,
+      aPath(32),
+    ],
+    ['33 nested objects', 'POST', '/api/v1/auth/login', nestedObjects(33), false, aPath(32)],
+  ];
+
+  it.each(cases)(
+    'should refuse %s with a 400 naming the place',
+    async (_name, method, url, raw, authenticated, field) => {
+      const reply = await t.http.request(method, url, {
+        headers: json,
+        raw,
+        ...(authenticated ? { token } : {}),
+      });
+      expectProblem(reply, 400, 'validation_failed');
+      expect(reply.body.errors).toEqual([{ field, message: expect.stringMatching(/nested/) }]);
+      expect(reply.text).not.toMatch(LEAKS);
+    },
+  );
+
+  it('should read input nested 32 deep by the usual rules', async () => {
+    // 32 levels (the body and 31 objects in it) pass the depth check: the unknown field is what is refused.
+    const reply = await t.http.request('POST', '/api/v1/auth/register', {
+      headers: json,
+      raw: `{"email":"n@example.com","password":"violet tractor harbour 42","extra":${nestedObjects(31)}}`,
+    });
+    expectProblem(reply, 400, 'validation_failed');
+    expect(reply.body.errors).toEqual([
+      { field: 'extra', message: expect.stringMatching(/should not exist/) },
+    ]);
+  });
+});
+
+describe('Validation errors about the body itself (e2e)', () => {
+  const t = useTestApp();
+  const json = { 'content-type': 'application/json' };
+
+  const bodies: Array<[string, string]> = [
+    ['a JSON string', '"hello"'],
+    ['a JSON number', '42'],
+    ['true', 'true'],
+    ['null', 'null'],
+    ['an empty array', '[]'],
+    ['an array of objects', '[{"email":"a@example.com"}]'],
+    ['a string with a NUL byte', '"a\\u0000b"'],
+  ];
+  const routes = ['/api/v1/auth/register', '/api/v1/auth/login', '/api/v1/auth/refresh'];
+  const cases = routes.flatMap((url) =>
+    bodies.map(([name, raw]) => [name, url, raw] as [string, string, string]),
+  );
+
+  it.each(cases)(
+    'should answer %s on %s with errors on field "" (the body)',
+    async (_name, url, raw) => {
+      const reply = await t.http.request('POST', url, { headers: json, raw });
+      expectProblem(reply, 400, 'validation_failed');
+      expect(reply.body.errors).toEqual([{ field: '', message: expect.any(String) }]);
+      expect(reply.text).not.toMatch(LEAKS);
+    },
+  );
+});
+
+interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** The HTTP/1.1 responses in what a server wrote on one connection (bodies by Content-Length). */
+function parseResponses(raw: Buffer): RawResponse[] {
+  const responses: RawResponse[] = [];
+  let rest = raw;
+  while (rest.length > 0) {
+    const end = rest.indexOf('\r\n\r\n');
+    if (end < 0) {
+      throw new Error(`not an HTTP response: ${rest.toString('latin1')}`);
+    }
+    const [statusLine, ...lines] = rest.subarray(0, end).toString('latin1').split('\r\n');
+    const headers: Record<string, string> = {};
+    for (const line of lines) {
+      const colon = line.indexOf(':');
+      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    const length = Number(headers['content-length'] ?? 0);
+    const body = rest.subarray(end + 4, end + 4 + length).toString('utf8');
+    responses.push({ status: Number(statusLine.split(' ')[1]), headers, body });
+    rest = rest.subarray(end + 4 + length);
+  }
+  return responses;
+}
+
+/**
+ * Writes `data` on a fresh connection (then ends the write side when asked) and
+ * gives back everything the server wrote until it closed the connection.
+ */
+function exchange(
+  port: number,
+  data: string,
+  endWriteSide: boolean,
+): Promise<{ raw: Buffer; closedByServer: boolean }> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let timedOut = false;
+    socket.setTimeout(5000, () => {
+      timedOut = true;
+      socket.destroy();
+    });
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve({ raw: Buffer.concat(chunks), closedByServer: !timedOut }));
+    socket.write(data, 'latin1');
+    if (endWriteSide) {
+      socket.end();
+    }
+  });
+}
+
+describe('HTTP framing errors on a real socket (e2e)', () => {
+  const t = useTestApp();
+  let port: number;
+
+  beforeAll(async () => {
+    await t.app.listen(0, '127.0.0.1');
+    port = (t.app.getHttpServer().address() as AddressInfo).port;
+  });
+
+  const post = (headers: string, body: string) =>
+    `POST /api/v1/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n${headers}\r\n${body}`;
+  const login = '{"email":"a@example.com","password":"violet tractor harbour 42"}';
+
+  // [name, bytes, end the write side, status]
+  const cases: Array<[string, string, boolean, number]> = [
+    [
+      'a Content-Length larger than the body, then the end of the stream',
+      post('Content-Length: 500\r\n', login),
+      true,
+      400,
+    ],
+    // The first 10 bytes are a (malformed JSON) request; the rest is not HTTP. The
+    // parser may refuse it before that request is answered (whose answer is then
+    // never written) or after: one or two answers, both 400.
+    ['a Content-Length smaller than the body', post('Content-Length: 10\r\n', login), false, 400],
+    [
+      'both Content-Length and Transfer-Encoding',
+      post(
+        `Content-Length: ${login.length}\r\nTransfer-Encoding: chunked\r\n`,
+        `${login.length.toString(16)}\r\n${login}\r\n0\r\n\r\n`,
+      ),
+      false,
+      400,
+    ],
+    ['a Content-Length that is not a number', post('Content-Length: ten\r\n', login), false, 400],
+    [
+      'two different Content-Lengths',
+      post(`Content-Length: 10\r\nContent-Length: ${login.length}\r\n`, login),
+      false,
+      400,
+    ],
+    [
+      'a malformed chunk size',
+      post('Transfer-Encoding: chunked\r\n', `zz\r\n${login}\r\n0\r\n\r\n`),
+      false,
+      400,
+    ],
+    [
+      'a malformed request line',
+      'GET /api/v1/users/me HTTP/1.1 extra\r\nHost: localhost\r\n\r\n',
+      false,
+      400,
+    ],
+    ['a request line that is not HTTP', 'HELLO\r\n\r\n', false, 400],
+    [
+      'a malformed header name',
+      'GET /health/live HTTP/1.1\r\nHost: localhost\r\nBad Header: x\r\n\r\n',
+      false,
+      400,
+    ],
+    [
+      'a header without a colon',
+      'GET /health/live HTTP/1.1\r\nHost: localhost\r\nNoColon\r\n\r\n',
+      false,
+      400,
+    ],
+    [
+      'headers over the size limit',
+      `GET /health/live HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'x'.repeat(20000)}\r\n\r\n`,
+      false,
+      431,
+    ],
+    ['an HTTP/1.1 request without Host', 'GET /health/live HTTP/1.1\r\n\r\n', false, 400],
+  ];
+
+  it.each(cases)(
+    'should answer %s with problem documents and close the connection',
+    async (_name, data, endWriteSide, status) => {
+      const { raw, closedByServer } = await exchange(port, data, endWriteSide);
+      expect(closedByServer).toBe(true);
+      const responses = parseResponses(raw);
+      expect(responses.length).toBeGreaterThan(0);
+      expect(responses.map((response) => response.status)).toEqual(responses.map(() => status));
+      for (const response of responses) {
+        expect(response.headers['content-type']).toContain('application/problem+json');
+        const body = JSON.parse(response.body);
+        expectProblem(
+          { status: response.status, headers: response.headers, body },
+          response.status,
+        );
+        expect(response.body).not.toMatch(LEAKS);
+      }
+      expect(responses[responses.length - 1].headers.connection).toBe('close');
+    },
+  );
+
+  it('should answer an unmet expectation with a problem document', async () => {
+    const { raw } = await exchange(
+      port,
+      'GET /health/live HTTP/1.1\r\nHost: localhost\r\nExpect: the-impossible\r\n\r\n',
+      true,
+    );
+    const [response] = parseResponses(raw);
+    expect(response.status).toBe(417);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+  });
+
+  it('should still serve a well-formed request', async () => {
+    const { raw } = await exchange(
+      port,
+      'GET /health/live HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
+      false,
+    );
+    expect(parseResponses(raw).map((response) => response.status)).toEqual([200]);
+  });
+});
+
+describe('Fastify errors outside a route (e2e)', () => {
+  const t = useTestApp();
+
+  const cases: Array<
+    [string, 'GET' | 'POST', string, Record<string, string>, string | undefined, number]
+  > = [
+    [
+      'a malformed percent-encoding in a path parameter',
+      'GET',
+      '/api/v1/users/%zz',
+      {},
+      undefined,
+      400,
+    ],
+    [
+      'a path parameter over the length limit',
+      'GET',
+      `/api/v1/users/${'a'.repeat(200)}`,
+      {},
+      undefined,
+      414,
+    ],
+    [
+      'a Content-Length that does not match the body',
+      'POST',
+      '/api/v1/auth/login',
+      { 'content-type': 'application/json', 'content-length': '500' },
+      '{"email":"a@example.com"}',
+      400,
+    ],
+    // @fastify/static's own refusals (the web page's files).
+    ['a range outside a file', 'GET', '/index.html', { range: 'bytes=999999-' }, undefined, 416],
+    ['a failed precondition', 'GET', '/index.html', { 'if-match': '"nope"' }, undefined, 412],
+  ];
+
+  it.each(cases)(
+    'should answer %s with a problem document',
+    async (_name, method, url, headers, raw, status) => {
+      const reply = await t.http.request(method, url, { headers, raw });
+      expectProblem(reply, status);
+      expect(reply.text).not.toMatch(LEAKS);
+      // The status's own title, and a sentence about this request (not about JSON it never sent).
+      expect(reply.body.title).not.toBe('Client Error');
+      expect(reply.body.detail).not.toMatch(method === 'GET' ? /JSON/ : /^$/);
+    },
+  );
 });

@@ -21,16 +21,25 @@ const TITLES: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
+  412: 'Precondition Failed',
   413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
+  416: 'Range Not Satisfiable',
+  417: 'Expectation Failed',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
 
-/** The stable `code` used when nothing more precise was given for a status. */
+/**
+ * The stable `code` used when nothing more precise was given for a status;
+ * any other 4xx is `bad_request` (see codeFor).
+ */
 export const DEFAULT_CODES: Record<number, string> = {
   400: 'validation_failed',
   401: 'unauthorized',
@@ -44,6 +53,11 @@ export const DEFAULT_CODES: Record<number, string> = {
   500: 'internal_error',
   503: 'service_unavailable',
 };
+
+/** The `code` of a generic problem with this status. */
+export function codeFor(status: number): string {
+  return DEFAULT_CODES[status] ?? (status >= 500 ? 'internal_error' : 'bad_request');
+}
 
 export function titleFor(status: number): string {
   return TITLES[status] ?? (status >= 500 ? 'Server Error' : 'Client Error');

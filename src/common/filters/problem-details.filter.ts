@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
-  DEFAULT_CODES,
+  codeFor,
   OAuthException,
   ProblemDocument,
   ProblemException,
@@ -23,11 +23,15 @@ const DETAILS: Record<number, string> = {
   404: 'There is nothing here.',
   405: 'This method is not allowed here.',
   409: 'The request conflicts with the current state.',
+  412: 'A precondition of the request does not hold.',
   413: 'The request body is too large.',
   415: 'This content type is not accepted here.',
+  416: 'The requested range is not in the file.',
   429: 'Too many requests; try again later.',
   503: 'The service is temporarily unavailable; try again shortly.',
 };
+
+const UNHANDLED = 'The request could not be handled.';
 
 /** Fastify's own client errors (body parsing, media type, size), by their error code. */
 const FASTIFY_DETAILS: Record<string, string> = {
@@ -108,11 +112,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       const status = exception.statusCode;
       const detail = (exception.code && FASTIFY_DETAILS[exception.code]) ?? DETAILS[status];
       return {
-        document: problemDocument(
-          status,
-          DEFAULT_CODES[status] ?? 'bad_request',
-          detail ?? DETAILS[400],
-        ),
+        document: problemDocument(status, codeFor(status), detail ?? UNHANDLED),
         headers: {},
       };
     }
@@ -137,11 +137,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   }
 
   private generic(status: number): ProblemDocument {
-    return problemDocument(
-      status,
-      DEFAULT_CODES[status] ?? (status >= 500 ? 'internal_error' : 'bad_request'),
-      DETAILS[status] ?? 'The request could not be handled.',
-    );
+    return problemDocument(status, codeFor(status), DETAILS[status] ?? UNHANDLED);
   }
 
   private internal(): ProblemDocument {
