@@ -1,4 +1,4 @@
-import { HttpStatus, LogLevel as NestLogLevel } from '@nestjs/common';
+import { LogLevel as NestLogLevel } from '@nestjs/common';
 import fastifyStatic from '@fastify/static';
 import helmet from 'helmet';
 import { existsSync, readFileSync } from 'node:fs';
@@ -72,11 +72,7 @@ export function createFastifyAdapter(
       // As Node would: the connection is not kept for another request.
       void reply.header('Connection', 'close');
       done(
-        new ProblemException(
-          HttpStatus.BAD_REQUEST,
-          'validation_failed',
-          'An HTTP/1.1 request must carry a Host header.',
-        ),
+        new ProblemException('validation_failed', 'An HTTP/1.1 request must carry a Host header.'),
       );
       return;
     }

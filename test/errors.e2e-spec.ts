@@ -1,3 +1,4 @@
+import { ERROR_CODES } from '../src/common/error-codes';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import { expectProblem, newUser, PASSWORD, signedInUser } from './support/factories';
@@ -326,6 +327,11 @@ describe('Operations (e2e)', () => {
       status: 403,
       code: 'forbidden',
     });
+    // The codes and their examples come from the one catalogue.
+    expect(example('/api/v1/auth/register', 'post', '409').detail).toBe(ERROR_CODES.email_taken[1]);
+    expect(doc.components.schemas.ProblemDto.properties.code.enum).toEqual(
+      Object.keys(ERROR_CODES),
+    );
   });
 });
 

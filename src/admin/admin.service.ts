@@ -1,4 +1,4 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
@@ -142,11 +142,7 @@ export class AdminService {
   async setAdminRole(email: string, admin: boolean, via: Actor['via']): Promise<UserEntity> {
     const user = await this.users.findByEmail(email.toLowerCase());
     if (!user) {
-      throw new ProblemException(
-        HttpStatus.NOT_FOUND,
-        'not_found',
-        `No account has the email ${email}.`,
-      );
+      throw new ProblemException('not_found', `No account has the email ${email}.`);
     }
     return this.updateUser(user.id, { roles: admin ? ['user', 'admin'] : ['user'] }, { via });
   }

@@ -1,3 +1,4 @@
+import { type ErrorCode, statusOf } from './error-codes';
 import { HttpException, HttpStatus } from '@nestjs/common';
 
 export interface FieldError {
@@ -11,7 +12,7 @@ export interface ProblemDocument {
   title: string;
   status: number;
   detail: string;
-  code: string;
+  code: ErrorCode;
   errors?: FieldError[];
 }
 
@@ -40,7 +41,7 @@ const TITLES: Record<number, string> = {
  * The stable `code` used when nothing more precise was given for a status;
  * any other 4xx is `bad_request` (see codeFor).
  */
-export const DEFAULT_CODES: Record<number, string> = {
+export const DEFAULT_CODES: Record<number, ErrorCode> = {
   400: 'validation_failed',
   401: 'unauthorized',
   403: 'forbidden',
@@ -55,7 +56,7 @@ export const DEFAULT_CODES: Record<number, string> = {
 };
 
 /** The `code` of a generic problem with this status. */
-export function codeFor(status: number): string {
+export function codeFor(status: number): ErrorCode {
   return DEFAULT_CODES[status] ?? (status >= 500 ? 'internal_error' : 'bad_request');
 }
 
@@ -65,7 +66,7 @@ export function titleFor(status: number): string {
 
 export function problemDocument(
   status: number,
-  code: string,
+  code: ErrorCode,
   detail: string,
   errors?: FieldError[],
 ): ProblemDocument {
@@ -80,19 +81,19 @@ export function problemDocument(
 }
 
 /**
- * The one exception services throw for a documented error: the status, our
- * stable `code` and a sentence a person can read. `headers` are added to the
+ * The one exception services throw for a documented error: one of our
+ * stable codes (ERROR_CODES, which gives the status) and a sentence a
+ * person can read. `headers` are added to the
  * response (for example `WWW-Authenticate`).
  */
 export class ProblemException extends HttpException {
   constructor(
-    status: HttpStatus,
-    readonly code: string,
+    readonly code: ErrorCode,
     readonly detail: string,
     readonly errors?: FieldError[],
     readonly headers?: Record<string, string>,
   ) {
-    super(problemDocument(status, code, detail, errors), status);
+    super(problemDocument(statusOf(code), code, detail, errors), statusOf(code));
   }
 
   get document(): ProblemDocument {

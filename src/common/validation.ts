@@ -1,4 +1,4 @@
-import { ArgumentMetadata, HttpStatus, ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { FieldError, ProblemException } from './problem';
 
 /** What a client is told when the body is not a JSON object (a string, a number, null, an array). */
@@ -30,7 +30,6 @@ function flatten(errors: ValidationError[]): FieldError[] {
 
 export function validationProblem(errors: ValidationError[]): ProblemException {
   return new ProblemException(
-    HttpStatus.BAD_REQUEST,
     'validation_failed',
     'Some fields are missing or invalid.',
     flatten(errors),
@@ -172,7 +171,5 @@ export function createValidationPipe(): ValidationPipe {
 
 /** A 400 problem for one field, for checks made outside a DTO (path parameters, conditional fields). */
 export function fieldProblem(field: string, message: string): ProblemException {
-  return new ProblemException(HttpStatus.BAD_REQUEST, 'validation_failed', message, [
-    { field, message },
-  ]);
+  return new ProblemException('validation_failed', message, [{ field, message }]);
 }

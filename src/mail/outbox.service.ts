@@ -1,4 +1,4 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { normalizeIp } from '@nestjs/throttler';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
@@ -95,7 +95,6 @@ export class OutboxService {
     );
     if (outcome.wait > 0) {
       throw new ProblemException(
-        HttpStatus.TOO_MANY_REQUESTS,
         'rate_limited',
         `Too many mails requested from this address; try again in ${outcome.wait} seconds.`,
         undefined,

@@ -1,4 +1,4 @@
-import { HttpException, HttpStatus } from '@nestjs/common';
+import { HttpException } from '@nestjs/common';
 import { ProblemException } from '../common/problem';
 
 /**
@@ -11,7 +11,7 @@ export function rateLimitedProblem(
   retryAfterSeconds: number,
   detail: string,
 ): ProblemException {
-  return new ProblemException(HttpStatus.TOO_MANY_REQUESTS, 'rate_limited', detail, undefined, {
+  return new ProblemException('rate_limited', detail, undefined, {
     'Retry-After': String(retryAfterSeconds),
     'RateLimit-Limit': String(limit),
     'RateLimit-Remaining': '0',
@@ -32,7 +32,6 @@ export function failClosed(error: unknown): HttpException {
 /** The shared rate-limit store (Redis) cannot be reached: refuse rather than let attempts through unlimited. */
 function storeUnavailable(): ProblemException {
   return new ProblemException(
-    HttpStatus.SERVICE_UNAVAILABLE,
     'service_unavailable',
     'The service is temporarily unavailable; try again shortly.',
     undefined,

@@ -1,6 +1,7 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { violatedUniqueConstraint } from '../database/errors';
+import type { ErrorCode } from '../common/error-codes';
 import { ProblemException } from '../common/problem';
 import { UserEntity } from './user.entity';
 import { AdminChanges, NewUser, ProfileChanges, UsersRepository } from './users.repository';
@@ -9,12 +10,12 @@ import type { ClientInfo } from '../common/decorators/client-info.decorator';
 import type { Page } from '../common/dto/pagination.dto';
 
 /** Unique indexes of the users table and the conflict each one means to a client. */
-const CONFLICTS: Record<string, [code: string, detail: string]> = {
+const CONFLICTS: Record<string, [code: ErrorCode, detail: string]> = {
   users_email_key: ['email_taken', 'An account with this email already exists.'],
   users_username_key: ['username_taken', 'This username is taken.'],
 };
 
-const notFound = () => new ProblemException(HttpStatus.NOT_FOUND, 'not_found', 'No such user.');
+const notFound = () => new ProblemException('not_found', 'No such user.');
 
 /** Refuses a change after which no active (enabled) administrator would remain. */
 function assertAdminRemains(
@@ -24,7 +25,6 @@ function assertAdminRemains(
 ): void {
   if (activeAdmins.includes(user.id) && !staysActiveAdmin && activeAdmins.length <= 1) {
     throw new ProblemException(
-      HttpStatus.CONFLICT,
       'last_admin',
       'This is the last active administrator: make another one first.',
     );
@@ -174,6 +174,6 @@ export class UsersService {
   private conflictOr(error: unknown): unknown {
     const constraint = violatedUniqueConstraint(error);
     const conflict = constraint ? CONFLICTS[constraint] : undefined;
-    return conflict ? new ProblemException(HttpStatus.CONFLICT, conflict[0], conflict[1]) : error;
+    return conflict ? new ProblemException(conflict[0], conflict[1]) : error;
   }
 }

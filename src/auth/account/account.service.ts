@@ -1,4 +1,4 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
@@ -48,12 +48,7 @@ export class AccountService {
       user,
       dto.currentPassword,
       client,
-      () =>
-        new ProblemException(
-          HttpStatus.UNAUTHORIZED,
-          'invalid_credentials',
-          'The current password is wrong.',
-        ),
+      () => new ProblemException('invalid_credentials', 'The current password is wrong.'),
     );
     this.passwords.assertStrong(dto.newPassword, user);
     const passwordHash = await this.passwords.hash(dto.newPassword);
@@ -82,7 +77,6 @@ export class AccountService {
     const user = await this.users.findByIdWithPasswordHash(principal.user.id);
     if (!user || user.passwordHash) {
       throw new ProblemException(
-        HttpStatus.FORBIDDEN,
         'forbidden',
         'Only secret-key accounts have a secret; this account signs in with a password.',
       );
@@ -144,7 +138,6 @@ export class AccountService {
     const user = await this.users.findByIdWithPasswordHash(principal.user.id);
     if (!user?.passwordHash) {
       throw new ProblemException(
-        HttpStatus.FORBIDDEN,
         'forbidden',
         'This account signs in with a secret key; it has no password.',
       );

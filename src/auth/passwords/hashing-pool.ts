@@ -1,4 +1,3 @@
-import { HttpStatus } from '@nestjs/common';
 import { ProblemException } from '../../common/problem';
 
 /**
@@ -21,7 +20,6 @@ export class HashingPool {
     if (this.active >= this.concurrency) {
       if (this.waiting.length >= this.queueLimit) {
         throw new ProblemException(
-          HttpStatus.SERVICE_UNAVAILABLE,
           'service_unavailable',
           'Too many sign-ins at once; try again in a moment.',
           undefined,

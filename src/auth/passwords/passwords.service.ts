@@ -1,5 +1,5 @@
 import { MetricsService } from '../../metrics/metrics.service';
-import { HttpStatus, Injectable, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
+import { Injectable, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
 import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
 import * as argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
@@ -135,7 +135,6 @@ export class PasswordsService implements OnModuleInit, OnModuleDestroy {
         ? 'It must not be your email or username.'
         : (result.feedback.warning ?? 'It is too common or too easy to guess.');
       throw new ProblemException(
-        HttpStatus.BAD_REQUEST,
         'weak_password',
         `This password is too weak. ${hint} A few unrelated words make a strong one.`,
         [{ field: 'password', message: 'password is too common or too easy to guess' }],

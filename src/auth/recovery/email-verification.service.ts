@@ -1,4 +1,4 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { ClientInfo } from '../../common/decorators/client-info.decorator';
@@ -20,7 +20,6 @@ type Outcome = { kind: 'verified'; userId: string } | { kind: 'invalid' } | { ki
 
 const invalidCode = () =>
   new ProblemException(
-    HttpStatus.BAD_REQUEST,
     'invalid_code',
     'This code is wrong, expired or already used. Ask for a new one if needed.',
   );
@@ -70,7 +69,6 @@ export class EmailVerificationService {
     }
     if (outcome.kind === 'void') {
       throw new ProblemException(
-        HttpStatus.TOO_MANY_REQUESTS,
         'too_many_attempts',
         `Too many wrong codes: this code no longer works. Ask for a new one.`,
         undefined,

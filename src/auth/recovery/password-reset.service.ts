@@ -1,4 +1,4 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { ClientInfo } from '../../common/decorators/client-info.decorator';
@@ -17,7 +17,6 @@ import { TokensService } from '../tokens/tokens.service';
 
 const invalidToken = () =>
   new ProblemException(
-    HttpStatus.BAD_REQUEST,
     'invalid_token',
     'This reset link is wrong, expired, already used or replaced by a newer one. Ask for a new one.',
   );

@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import type { AuthPrincipal } from '../../common/auth-principal';
@@ -27,11 +27,7 @@ export class RolesGuard implements CanActivate {
       .switchToHttp()
       .getRequest<FastifyRequest & { user?: AuthPrincipal }>().user;
     if (!principal?.user.roles.some((role) => (required as readonly string[]).includes(role))) {
-      throw new ProblemException(
-        HttpStatus.FORBIDDEN,
-        'forbidden',
-        `This needs the ${required.join(' or ')} role.`,
-      );
+      throw new ProblemException('forbidden', `This needs the ${required.join(' or ')} role.`);
     }
     return true;
   }

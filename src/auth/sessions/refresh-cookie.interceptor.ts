@@ -2,7 +2,6 @@ import {
   applyDecorators,
   CallHandler,
   ExecutionContext,
-  HttpStatus,
   Injectable,
   NestInterceptor,
   SetMetadata,
@@ -33,11 +32,7 @@ type RefreshCookieMode = 'issue' | 'rotate' | 'clear';
 const REFRESH_COOKIE_MODE = 'refresh-cookie-mode';
 
 const noCookie = () =>
-  new ProblemException(
-    HttpStatus.UNAUTHORIZED,
-    'invalid_refresh_token',
-    'There is no session cookie; sign in again.',
-  );
+  new ProblemException('invalid_refresh_token', 'There is no session cookie; sign in again.');
 
 @Injectable()
 export class RefreshCookieInterceptor implements NestInterceptor {

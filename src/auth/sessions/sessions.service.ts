@@ -1,4 +1,4 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
 import type { AuthPrincipal } from '../../common/auth-principal';
@@ -24,7 +24,6 @@ type RefreshOutcome =
 
 const invalidRefreshToken = () =>
   new ProblemException(
-    HttpStatus.UNAUTHORIZED,
     'invalid_refresh_token',
     'The refresh token is invalid, expired or revoked; sign in again.',
   );
@@ -116,7 +115,6 @@ export class SessionsService {
         detail: { sessionId: outcome.sessionId, sessionRevoked: true },
       });
       throw new ProblemException(
-        HttpStatus.UNAUTHORIZED,
         'refresh_token_reused',
         'This refresh token was already used; the session has been revoked. Sign in again.',
       );
@@ -182,7 +180,7 @@ export class SessionsService {
 
   async revoke(principal: AuthPrincipal, sessionId: string, client: ClientInfo): Promise<void> {
     if (!(await this.sessions.revoke(sessionId, principal.user.id, 'revoked_by_user'))) {
-      throw new ProblemException(HttpStatus.NOT_FOUND, 'not_found', 'You have no such session.');
+      throw new ProblemException('not_found', 'You have no such session.');
     }
     await this.audit.record({
       type: 'session.revoked',

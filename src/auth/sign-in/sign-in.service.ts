@@ -1,4 +1,4 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
@@ -20,13 +20,8 @@ import { SecretAccountDto } from './dto/secret.dto';
 import { signInSubject } from './sign-in-subject';
 
 export const invalidCredentials = () =>
-  new ProblemException(
-    HttpStatus.UNAUTHORIZED,
-    'invalid_credentials',
-    'The email, username, password or secret is wrong.',
-  );
-const accountDisabled = () =>
-  new ProblemException(HttpStatus.FORBIDDEN, 'account_disabled', 'This account is disabled.');
+  new ProblemException('invalid_credentials', 'The email, username, password or secret is wrong.');
+const accountDisabled = () => new ProblemException('account_disabled', 'This account is disabled.');
 
 /**
  * The ways in: registration, password and secret-key sign-in. Every
@@ -141,7 +136,6 @@ export class SignInService {
           ? accountDisabled()
           : this.config.requireVerifiedEmail && !user.emailVerified
             ? new ProblemException(
-                HttpStatus.FORBIDDEN,
                 'email_not_verified',
                 'Confirm your email address first: enter the code we mailed you, or ask for a new one.',
               )

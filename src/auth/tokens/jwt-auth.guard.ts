@@ -1,4 +1,4 @@
-import { ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
+import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
@@ -40,7 +40,6 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
       const request = context.switchToHttp().getRequest<FastifyRequest>();
       const sent = /^Bearer\s+\S/i.test(request.headers.authorization ?? '');
       throw new ProblemException(
-        HttpStatus.UNAUTHORIZED,
         'unauthorized',
         sent
           ? 'The access token is invalid, expired or revoked.'

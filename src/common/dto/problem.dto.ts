@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ERROR_CODES, type ErrorCode } from '../error-codes';
 
 export class FieldErrorDto {
   @ApiProperty({ example: 'password' })
@@ -22,8 +23,12 @@ export class ProblemDto {
   @ApiProperty({ example: 'An account with this email already exists.' })
   detail: string;
 
-  @ApiProperty({ example: 'email_taken', description: 'Stable machine-readable error code.' })
-  code: string;
+  @ApiProperty({
+    example: 'email_taken',
+    enum: Object.keys(ERROR_CODES),
+    description: 'Stable machine-readable error code.',
+  })
+  code: ErrorCode;
 
   @ApiPropertyOptional({ type: [FieldErrorDto], description: 'Present on validation errors.' })
   errors?: FieldErrorDto[];

@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { ACCEPTS_KEY, JSON_TYPE } from '../decorators/accepts.decorator';
@@ -29,7 +29,6 @@ export class ContentTypeGuard implements CanActivate {
     const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     if (!accepted.includes(type)) {
       throw new ProblemException(
-        HttpStatus.UNSUPPORTED_MEDIA_TYPE,
         'unsupported_media_type',
         `This route takes ${accepted.join(' or ')}.`,
       );
