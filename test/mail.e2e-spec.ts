@@ -9,7 +9,8 @@ import {
   signedInUser,
 } from './support/factories';
 import { codeIn, resetLinkIn, SmtpSink, useSmtpSink } from './support/smtp-sink';
-import { createStore, startApp, TestApp, useTestApp } from './support/test-app';
+import { useAppWithMailDown } from './support/mail-down';
+import { TestApp, useTestApp } from './support/test-app';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const PUBLIC_URL = 'https://auth.example.test';
@@ -347,47 +348,33 @@ describe('REQUIRE_VERIFIED_EMAIL=true (e2e)', () => {
 });
 
 describe('Mail server down (e2e)', () => {
-  it('should register while SMTP is down and deliver the code once it is back', async () => {
-    // Find a free port, then leave nothing listening on it.
-    const probe = await SmtpSink.start();
-    const port = probe.port;
-    await probe.close();
-    const store = await createStore();
-    const t = await startApp(store, {
-      MAIL_URL: `smtp://127.0.0.1:${port}?ignoreTLS=true`,
-      RATE_LIMIT: 'off',
-      MAIL_RETRY_BASE_SECONDS: '1',
-    });
-    let sink: SmtpSink | undefined;
-    try {
-      const body = newUser();
-      const started = Date.now();
-      const reply = await t.http.post('/api/v1/auth/register', body);
-      expect(reply.status).toBe(201);
-      expect(Date.now() - started).toBeLessThan(2000);
-      expect(
-        (await t.http.post('/api/v1/auth/login', { email: body.email, password: PASSWORD })).status,
-      ).toBe(200);
-      await sleep(1500);
-      const [pending] = await t.app
-        .get(DataSource)
-        .query(`SELECT status, attempts FROM outbox WHERE recipient = $1`, [body.email]);
-      expect(pending.status).toBe('pending');
-      expect(pending.attempts).toBeGreaterThanOrEqual(1);
+  const { app, mailServerUp } = useAppWithMailDown();
 
-      sink = await SmtpSink.start(port);
-      const mail = await sink.waitFor((m) => m.to.includes(body.email), 20000);
-      const verified = await t.http.post('/api/v1/auth/verify-email', {
-        email: body.email,
-        code: codeIn(mail),
-      });
-      expect(verified.status).toBe(200);
-      expect(verified.body.id).toBe(reply.body.id);
-    } finally {
-      await t.close();
-      await sink?.close();
-      await store.drop();
-    }
+  it('should register while SMTP is down and deliver the code once it is back', async () => {
+    const t = app();
+    const body = newUser();
+    const started = Date.now();
+    const reply = await t.http.post('/api/v1/auth/register', body);
+    expect(reply.status).toBe(201);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(
+      (await t.http.post('/api/v1/auth/login', { email: body.email, password: PASSWORD })).status,
+    ).toBe(200);
+    await sleep(1500);
+    const [pending] = await t.app
+      .get(DataSource)
+      .query(`SELECT status, attempts FROM outbox WHERE recipient = $1`, [body.email]);
+    expect(pending.status).toBe('pending');
+    expect(pending.attempts).toBeGreaterThanOrEqual(1);
+
+    const sink = await mailServerUp();
+    const mail = await sink.waitFor((m) => m.to.includes(body.email), 20000);
+    const verified = await t.http.post('/api/v1/auth/verify-email', {
+      email: body.email,
+      code: codeIn(mail),
+    });
+    expect(verified.status).toBe(200);
+    expect(verified.body.id).toBe(reply.body.id);
   });
 });
 

@@ -1,7 +1,8 @@
 import { DataSource } from 'typeorm';
 import { expectProblem, newUser, PASSWORD, signedInUser, SignedIn } from './support/factories';
-import { codeIn, resetLinkIn, SmtpSink, useSmtpSink } from './support/smtp-sink';
-import { createStore, startApp, useTestApp } from './support/test-app';
+import { codeIn, resetLinkIn, useSmtpSink } from './support/smtp-sink';
+import { useAppWithMailDown } from './support/mail-down';
+import { useTestApp } from './support/test-app';
 
 const ADMIN = { email: 'reset.admin@example.com', password: 'granite orchard whistle 81' };
 const NEW_PASSWORD = 'amber lantern quietly 77';
@@ -118,56 +119,43 @@ describe('Outstanding reset links (e2e)', () => {
  * carry a working link once it goes out.
  */
 describe('A reset mail queued before a password change (e2e)', () => {
+  const { app, mailServerUp } = useAppWithMailDown();
+
   it('should not deliver a working link', async () => {
-    const probe = await SmtpSink.start();
-    const port = probe.port;
-    await probe.close();
-    const store = await createStore();
-    const t = await startApp(store, {
-      MAIL_URL: `smtp://127.0.0.1:${port}?ignoreTLS=true`,
-      RATE_LIMIT: 'off',
-      MAIL_RETRY_BASE_SECONDS: '1',
+    const t = app();
+    const user = await signedInUser(t.http);
+    expect((await t.http.post('/api/v1/auth/password/forgot', { email: user.email })).status).toBe(
+      202,
+    );
+    const changed = await t.http.request('PUT', '/api/v1/users/me/password', {
+      token: user.accessToken,
+      body: { currentPassword: PASSWORD, newPassword: 'copper meadow sunrise 19' },
     });
-    let sink: SmtpSink | undefined;
-    try {
-      const user = await signedInUser(t.http);
-      expect(
-        (await t.http.post('/api/v1/auth/password/forgot', { email: user.email })).status,
-      ).toBe(202);
-      const changed = await t.http.request('PUT', '/api/v1/users/me/password', {
-        token: user.accessToken,
-        body: { currentPassword: PASSWORD, newPassword: 'copper meadow sunrise 19' },
-      });
-      expect(changed.status).toBe(204);
-      sink = await SmtpSink.start(port);
-      // The notice of the change arrives; a reset link, if any arrives, does not work.
-      await sink.waitFor(
-        (m) => m.to.includes(user.email) && m.subject === 'Your password was changed',
-        20000,
+    expect(changed.status).toBe(204);
+    const sink = await mailServerUp();
+    // The notice of the change arrives; a reset link, if any arrives, does not work.
+    await sink.waitFor(
+      (m) => m.to.includes(user.email) && m.subject === 'Your password was changed',
+      20000,
+    );
+    const resetMails = await t.app
+      .get(DataSource)
+      .query<Array<{ status: string }>>(
+        `SELECT status FROM outbox WHERE recipient = $1 AND kind = 'password_reset'`,
+        [user.email],
       );
-      const resetMails = await t.app
-        .get(DataSource)
-        .query<Array<{ status: string }>>(
-          `SELECT status FROM outbox WHERE recipient = $1 AND kind = 'password_reset'`,
-          [user.email],
-        );
-      expect(resetMails).toEqual([{ status: 'skipped' }]);
-      const links = sink.to(user.email).filter((m) => /reset your password/i.test(m.subject));
-      for (const link of links) {
-        expectProblem(
-          await t.http.post('/api/v1/auth/password/reset', {
-            token: resetLinkIn(link).token,
-            newPassword: NEW_PASSWORD,
-          }),
-          400,
-          'invalid_token',
-        );
-      }
-      expect(links).toHaveLength(0);
-    } finally {
-      await t.close();
-      await sink?.close();
-      await store.drop();
+    expect(resetMails).toEqual([{ status: 'skipped' }]);
+    const links = sink.to(user.email).filter((m) => /reset your password/i.test(m.subject));
+    for (const link of links) {
+      expectProblem(
+        await t.http.post('/api/v1/auth/password/reset', {
+          token: resetLinkIn(link).token,
+          newPassword: NEW_PASSWORD,
+        }),
+        400,
+        'invalid_token',
+      );
     }
+    expect(links).toHaveLength(0);
   });
 });
