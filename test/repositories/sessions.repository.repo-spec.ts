@@ -413,10 +413,33 @@ describe(SessionsRepository.name, () => {
     // A statement over several sessions can deadlock with a transaction that
     // takes their rows in the other order; each rotation in it must still succeed.
     it('should retry the rotations one by one when their statement is ended as a deadlock', async () => {
-      const [a, b, c] = await Promise.all([1, 2, 3].map(() => signedIn()));
+      // The statement must take A's row before B's (which the other
+      // transaction holds): A's row comes first both in the table (made
+      // first) and in the unique index on the hash, whichever the plan reads.
+      const c = await signedIn();
+      let a = await signedIn();
+      let b = await signedIn();
+      while (a.refresh > b.refresh) {
+        a = b;
+        b = await signedIn();
+      }
       const statements = jest.spyOn(poolOf(db.dataSource)!, 'query');
       const other = new Client({ connectionString: db.url });
       await other.connect();
+      /** Until `count` statements of this database wait on a row lock (polled: no fixed sleeps). */
+      const lockWaiters = async (count: number) => {
+        for (let i = 0; i < 200; i += 1) {
+          const [{ waiting }] = await db.dataSource.query<Array<{ waiting: number }>>(
+            `SELECT count(*)::int AS waiting FROM pg_stat_activity
+              WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+          );
+          if (waiting >= count) {
+            return;
+          }
+          await sleep(25);
+        }
+        throw new Error(`no statement came to wait on a lock (wanted ${count})`);
+      };
       try {
         const lock = `SELECT 1 FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE`;
         await other.query('BEGIN');
@@ -425,15 +448,15 @@ describe(SessionsRepository.name, () => {
         await other.query(lock, [c.refresh]);
         // C's statement waits on the lock; A's and B's queue behind it, together.
         const first = sut.rotateLive(c.refresh, tokenHash());
-        await sleep(200);
+        await lockWaiters(1);
         const pair = [
           sut.rotateLive(a.refresh, tokenHash()),
           sut.rotateLive(b.refresh, tokenHash()),
         ];
-        await sleep(200);
         // C's row is let go: C's statement ends, A's and B's starts: it takes A's row, then waits for B's.
         await other.query('ROLLBACK TO SAVEPOINT hold');
-        await sleep(300);
+        await first;
+        await lockWaiters(1);
         // Now this transaction waits for A's row: a deadlock, which PostgreSQL
         // breaks by ending the statement that waited first (A's and B's).
         await other.query(
