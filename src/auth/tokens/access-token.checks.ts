@@ -17,7 +17,6 @@ export interface AccessTokenClaims {
 
 /** A JWT of ours is small; anything much larger is not one, and is not parsed. */
 const MAX_TOKEN_LENGTH = 4096;
-const SEGMENT = /^[A-Za-z0-9_-]+$/;
 const BEARER = /^Bearer +([^ ]+)$/i;
 /** Seconds of clock difference between instances tolerated on `iat`. */
 export const CLOCK_SKEW_SECONDS = 60;
@@ -37,6 +36,7 @@ interface RequestWithHeaders {
  */
 export class AccessTokenChecks {
   private readonly keysByKid = new Map<string, KeyObject>();
+  private readonly keysByHeader = new Map<string, KeyObject | null>();
   /** The key each request's token is verified with, chosen while its text is checked. */
   private readonly chosenKeys = new WeakMap<object, KeyObject>();
   private readonly algorithm: AppConfig['jwt']['algorithm'];
@@ -61,23 +61,10 @@ export class AccessTokenChecks {
       return null;
     }
     const parts = token.split('.');
-    if (
-      parts.length !== 3 ||
-      !parts.every((part) => SEGMENT.test(part) && isCanonicalBase64url(part))
-    ) {
+    if (parts.length !== 3 || !parts.every(isCanonicalBase64url)) {
       return null;
     }
-    const header = decodeObject(parts[0]);
-    if (
-      !header ||
-      header.alg !== this.algorithm ||
-      header.typ !== ACCESS_TOKEN_TYPE ||
-      header.crit !== undefined
-    ) {
-      return null;
-    }
-    const key =
-      this.secret ?? (typeof header.kid === 'string' ? this.keysByKid.get(header.kid) : undefined);
+    const key = this.keyForHeader(parts[0]);
     if (!key) {
       return null;
     }
@@ -86,6 +73,31 @@ export class AccessTokenChecks {
     }
     this.chosenKeys.set(request, key);
     return token;
+  }
+
+  /**
+   * The key a token with this header is verified with, or null when the
+   * header is not ours. Our tokens share a few header texts: the answer for
+   * each is remembered (64 at most, so made-up headers cannot fill memory).
+   */
+  private keyForHeader(segment: string): KeyObject | null {
+    const known = this.keysByHeader.get(segment);
+    if (known !== undefined) {
+      return known;
+    }
+    const header = decodeObject(segment);
+    const key =
+      !header ||
+      header.alg !== this.algorithm ||
+      header.typ !== ACCESS_TOKEN_TYPE ||
+      header.crit !== undefined
+        ? null
+        : (this.secret ??
+          (typeof header.kid === 'string' ? (this.keysByKid.get(header.kid) ?? null) : null));
+    if (this.keysByHeader.size < 64) {
+      this.keysByHeader.set(segment, key);
+    }
+    return key;
   }
 
   /** The key `tokenOf` chose for this request's token. */

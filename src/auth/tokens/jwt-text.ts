@@ -13,9 +13,18 @@
 const P256_ORDER = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
 const P256_HALF_ORDER = P256_ORDER >> 1n;
 
-/** Whether a part is written exactly as its bytes encode (no stray bits, no padding). */
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const BASE64URL_TEXT = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Whether a part is base64url written exactly as its bytes encode (no
+ * padding, no stray bits): a length of 2 or 3 modulo 4 leaves 4 or 2 unused low bits in
+ * the last character, which must be zero; 1 modulo 4 is never base64url.
+ */
 export function isCanonicalBase64url(part: string): boolean {
-  return Buffer.from(part, 'base64url').toString('base64url') === part;
+  const unusedBits = [0, -1, 4, 2][part.length % 4];
+  const last = BASE64URL.indexOf(part[part.length - 1]);
+  return unusedBits >= 0 && BASE64URL_TEXT.test(part) && (last & ((1 << unusedBits) - 1)) === 0;
 }
 
 /** Whether an ES256 signature (r || s, 64 bytes) is in its low-S form. */
