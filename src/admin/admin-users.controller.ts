@@ -6,7 +6,6 @@ import {
   HttpCode,
   HttpStatus,
   Param,
-  ParseUUIDPipe,
   Patch,
   Query,
 } from '@nestjs/common';
@@ -23,7 +22,7 @@ import type { AuthPrincipal } from '../common/auth-principal';
 import { ApiProblems } from '../common/decorators/api-problems.decorator';
 import { Client, type ClientInfo } from '../common/decorators/client-info.decorator';
 import { CurrentUser } from '../common/decorators/current-user.decorator';
-import { fieldProblem } from '../common/validation';
+import { uuidParam } from '../common/pipes/uuid-param.pipe';
 import { toAdminUser } from './admin.mapper';
 import { AdminService } from './admin.service';
 import {
@@ -32,10 +31,6 @@ import {
   AdminUserPageDto,
   UserSearchQueryDto,
 } from './dto/admin-user.dto';
-
-const userId = new ParseUUIDPipe({
-  exceptionFactory: () => fieldProblem('id', 'id must be a UUID'),
-});
 
 @ApiTags('admin')
 @ApiBearerAuth()
@@ -58,7 +53,7 @@ export class AdminUsersController {
   @ApiOperation({ summary: 'One user' })
   @ApiOkResponse({ type: AdminUserDto })
   @ApiProblems(400, 401, 404)
-  async get(@Param('id', userId) id: string): Promise<AdminUserDto> {
+  async get(@Param('id', uuidParam('id')) id: string): Promise<AdminUserDto> {
     return toAdminUser(await this.admin.getUser(id));
   }
 
@@ -69,7 +64,7 @@ export class AdminUsersController {
   @ApiOkResponse({ type: AdminUserDto })
   @ApiProblems(400, 401, 404, [409, 'last_admin'])
   async update(
-    @Param('id', userId) id: string,
+    @Param('id', uuidParam('id')) id: string,
     @Body() changes: AdminUpdateUserDto,
     @CurrentUser() principal: AuthPrincipal,
     @Client() client: ClientInfo,
@@ -83,7 +78,7 @@ export class AdminUsersController {
   @ApiNoContentResponse()
   @ApiProblems(400, 401, 404, [409, 'last_admin'])
   remove(
-    @Param('id', userId) id: string,
+    @Param('id', uuidParam('id')) id: string,
     @CurrentUser() principal: AuthPrincipal,
     @Client() client: ClientInfo,
   ): Promise<void> {

@@ -6,7 +6,6 @@ import {
   HttpCode,
   HttpStatus,
   Param,
-  ParseUUIDPipe,
   Post,
   UseGuards,
 } from '@nestjs/common';
@@ -24,16 +23,12 @@ import { Client, type ClientInfo } from '../../common/decorators/client-info.dec
 import { CurrentUser } from '../../common/decorators/current-user.decorator';
 import { NoStore } from '../../common/decorators/no-store.decorator';
 import { Public } from '../../common/decorators/public.decorator';
-import { fieldProblem } from '../../common/validation';
+import { uuidParam } from '../../common/pipes/uuid-param.pipe';
 import { AddressRateLimitGuard } from '../../rate-limit/address-rate-limit.guard';
 import { RefreshDto } from './dto/refresh.dto';
 import { SessionDto, TokenPairDto } from './dto/token-pair.dto';
 import { RefreshCookie } from './refresh-cookie.interceptor';
 import { SessionsService } from './sessions.service';
-
-const sessionId = new ParseUUIDPipe({
-  exceptionFactory: () => fieldProblem('id', 'id must be a UUID'),
-});
 
 @ApiTags('auth')
 @Controller('auth')
@@ -105,7 +100,7 @@ export class SessionsController {
   @ApiProblems(400, 401, 404)
   revoke(
     @CurrentUser() principal: AuthPrincipal,
-    @Param('id', sessionId) id: string,
+    @Param('id', uuidParam('id')) id: string,
     @Client() client: ClientInfo,
   ): Promise<void> {
     return this.sessions.revoke(principal, id, client);

@@ -36,7 +36,7 @@ interface RequestWithHeaders {
  */
 export class AccessTokenChecks {
   private readonly keysByKid = new Map<string, KeyObject>();
-  private readonly keysByHeader = new Map<string, KeyObject | null>();
+  private readonly keysByHeader = new Map<string, KeyObject>();
   /** The key each request's token is verified with, chosen while its text is checked. */
   private readonly chosenKeys = new WeakMap<object, KeyObject>();
   private readonly algorithm: AppConfig['jwt']['algorithm'];
@@ -77,8 +77,8 @@ export class AccessTokenChecks {
 
   /**
    * The key a token with this header is verified with, or null when the
-   * header is not ours. Our tokens share a few header texts: the answer for
-   * each is remembered (64 at most, so made-up headers cannot fill memory).
+   * header is not ours. Our tokens share a few header texts, whose keys are
+   * remembered (64 texts at most, so made-up ones cannot fill memory).
    */
   private keyForHeader(segment: string): KeyObject | null {
     const known = this.keysByHeader.get(segment);
@@ -94,7 +94,7 @@ export class AccessTokenChecks {
         ? null
         : (this.secret ??
           (typeof header.kid === 'string' ? (this.keysByKid.get(header.kid) ?? null) : null));
-    if (this.keysByHeader.size < 64) {
+    if (key && this.keysByHeader.size < 64) {
       this.keysByHeader.set(segment, key);
     }
     return key;
