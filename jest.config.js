@@ -3,10 +3,11 @@
 // AppModule. The last two run on PostgreSQL (embedded PGlite by default, or
 // TEST_DATABASE_URL).
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
-// @fastify/static (Swagger UI's assets) requires content-disposition 3, which is
-// ESM only: Node 20 loads it natively, Jest's CommonJS runtime does not, so Jest
-// compiles that one package to CommonJS.
-const esmOnly = ['content-disposition'];
+// Some dependencies require packages that are ESM only: @fastify/static (Swagger
+// UI's assets) content-disposition 3, otplib @scure/base and @noble/hashes.
+// Node 20 loads them natively, Jest's CommonJS runtime does not, so Jest
+// compiles those packages to CommonJS.
+const esmOnly = ['content-disposition', '@scure/base', '@noble/hashes'];
 const esmToCjs = [
   'ts-jest',
   { tsconfig: { allowJs: true, module: 'commonjs', ignoreDeprecations: '6.0' } },

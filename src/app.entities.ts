@@ -2,7 +2,13 @@ import { AdminAndAudit1730000200000 } from '../migrations/1730000200000-AdminAnd
 import { AuditForgetsTypedIdentifiers1730000350000 } from '../migrations/1730000350000-AuditForgetsTypedIdentifiers';
 import { InitialSchema1730000000000 } from '../migrations/1730000000000-InitialSchema';
 import { MailAndAccountTokens1730000100000 } from '../migrations/1730000100000-MailAndAccountTokens';
+import { MultiFactor1730000400000 } from '../migrations/1730000400000-MultiFactor';
 import { AuditEventEntity } from './audit/audit-event.entity';
+import {
+  MfaChallengeEntity,
+  RecoveryCodeEntity,
+  TotpAuthenticatorEntity,
+} from './auth/mfa/mfa.entities';
 import {
   EmailVerificationEntity,
   PasswordResetEntity,
@@ -26,11 +32,15 @@ export const APP_SCHEMA: DatabaseSchema = {
     PasswordResetEntity,
     OutboxMailEntity,
     AuditEventEntity,
+    TotpAuthenticatorEntity,
+    RecoveryCodeEntity,
+    MfaChallengeEntity,
   ],
   migrations: [
     InitialSchema1730000000000,
     MailAndAccountTokens1730000100000,
     AdminAndAudit1730000200000,
     AuditForgetsTypedIdentifiers1730000350000,
+    MultiFactor1730000400000,
   ],
 };

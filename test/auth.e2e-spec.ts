@@ -15,6 +15,7 @@ describe('Registration and sign-in (e2e)', () => {
           'email',
           'emailVerified',
           'fullName',
+          'mfaEnabled',
           'id',
           'imageUrl',
           'roles',
@@ -28,6 +29,7 @@ describe('Registration and sign-in (e2e)', () => {
         fullName: 'Ada Lovelace',
         imageUrl: null,
         emailVerified: false,
+        mfaEnabled: false,
         roles: ['user'],
       });
       expect(reply.body.id).toMatch(/^[0-9a-f-]{36}$/);
@@ -158,7 +160,11 @@ describe('Registration and sign-in (e2e)', () => {
         iss: 'auth-service',
         aud: 'auth-service',
         jti: expect.any(String),
+        auth_time: expect.any(Number),
+        amr: ['pwd'],
+        aal: 'aal1',
       });
+      expect(Math.abs(payload.auth_time - payload.iat)).toBeLessThanOrEqual(1);
     });
 
     it('should answer an unknown account and a wrong password alike', async () => {

@@ -72,6 +72,23 @@ export class AdminUsersController {
     return toAdminUser(await this.admin.updateUser(id, changes, { principal, client }));
   }
 
+  @Delete(':id/mfa')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({
+    summary: 'Remove every second factor of the user (a lost phone)',
+    description:
+      'The authenticator app and the recovery codes go, every session of the user ends, a notice is mailed; audited with the administrator as actor.',
+  })
+  @ApiNoContentResponse()
+  @ApiProblems(400, 401, 404)
+  resetMfa(
+    @Param('id', uuidParam('id')) id: string,
+    @CurrentUser() principal: AuthPrincipal,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    return this.admin.resetMfa(id, { principal, client });
+  }
+
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Delete the user and everything of theirs' })

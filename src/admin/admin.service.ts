@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
+import { MfaService } from '../auth/mfa/mfa.service';
 import { SessionsService } from '../auth/sessions/sessions.service';
 import { PasswordResetService } from '../auth/recovery/password-reset.service';
 import { PasswordsService } from '../auth/passwords/passwords.service';
@@ -37,6 +38,7 @@ export class AdminService {
     private readonly passwords: PasswordsService,
     private readonly audit: AuditService,
     private readonly passwordResets: PasswordResetService,
+    private readonly mfa: MfaService,
   ) {}
 
   listUsers(q: string | undefined, page: number, size: number): Promise<Page<UserEntity>> {
@@ -84,6 +86,11 @@ export class AdminService {
       }
     });
     return this.getUser(id);
+  }
+
+  /** The lost-phone case: every second factor of the user goes, and every session. */
+  resetMfa(id: string, actor: Actor): Promise<void> {
+    return this.mfa.resetByAdmin(id, actor.principal?.user.id ?? null, actor.client ?? null);
   }
 
   async deleteUser(id: string, actor: Actor): Promise<void> {

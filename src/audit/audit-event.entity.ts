@@ -14,6 +14,11 @@ export const AUDIT_TYPES = [
   'user.disabled',
   'user.deleted',
   'role.changed',
+  'mfa.enabled',
+  'mfa.disabled',
+  'mfa.reset',
+  'recovery_code.used',
+  'recovery_codes.regenerated',
 ] as const;
 export type AuditType = (typeof AUDIT_TYPES)[number];
 export type AuditOutcome = 'success' | 'failure';

@@ -8,6 +8,16 @@ import { MailModule } from '../mail/mail.module';
 import { UsersModule } from '../users/users.module';
 import { AccountController } from './account/account.controller';
 import { AccountService } from './account/account.service';
+import { ReauthenticationService } from './account/reauthentication.service';
+import { MfaChallengesService } from './mfa/mfa-challenges.service';
+import { MfaController } from './mfa/mfa.controller';
+import {
+  MfaChallengeEntity,
+  RecoveryCodeEntity,
+  TotpAuthenticatorEntity,
+} from './mfa/mfa.entities';
+import { MfaRepository } from './mfa/mfa.repository';
+import { MfaService } from './mfa/mfa.service';
 import { OAuthController } from './oauth/oauth.controller';
 import { OAuthService } from './oauth/oauth.service';
 import { PasswordsService } from './passwords/passwords.service';
@@ -24,6 +34,7 @@ import { SessionsController } from './sessions/sessions.controller';
 import { SessionsRepository } from './sessions/sessions.repository';
 import { SessionsService } from './sessions/sessions.service';
 import { LocalStrategy } from './sign-in/local.strategy';
+import { SecondStepController } from './sign-in/second-step.controller';
 import { SignInController } from './sign-in/sign-in.controller';
 import { SignInService } from './sign-in/sign-in.service';
 import { JwtAuthGuard } from './tokens/jwt-auth.guard';
@@ -37,7 +48,8 @@ import { WellKnownController } from './tokens/well-known.controller';
  * sessions/ (refresh rotation, sign-out), tokens/ (JWTs, keys, JWKS),
  * oauth/ (RFC 6749's token endpoint), passwords/ (hashing, policy),
  * recovery/ (email verification, password reset, their mails), account/
- * (the credential routes under /users/me) and roles/.
+ * (the credential routes under /users/me, re-authentication), mfa/ (second
+ * factors and the sign-ins waiting for one) and roles/.
  */
 @Module({
   imports: [
@@ -46,21 +58,33 @@ import { WellKnownController } from './tokens/well-known.controller';
     AuditModule,
     PassportModule,
     JwtModule.registerAsync({ inject: [appConfig.KEY], useFactory: jwtModuleOptions }),
-    TypeOrmModule.forFeature([SessionEntity, RefreshTokenEntity]),
+    TypeOrmModule.forFeature([
+      SessionEntity,
+      RefreshTokenEntity,
+      TotpAuthenticatorEntity,
+      RecoveryCodeEntity,
+      MfaChallengeEntity,
+    ]),
   ],
   controllers: [
     SignInController,
+    SecondStepController,
     SessionsController,
     OAuthController,
     RecoveryController,
     AccountController,
     WellKnownController,
+    MfaController,
   ],
   providers: [
     SignInService,
     SessionsService,
     OAuthService,
     AccountService,
+    ReauthenticationService,
+    MfaService,
+    MfaChallengesService,
+    MfaRepository,
     EmailVerificationService,
     PasswordResetService,
     AccountMailService,
@@ -74,6 +98,13 @@ import { WellKnownController } from './tokens/well-known.controller';
     JwtAuthGuard,
     RolesGuard,
   ],
-  exports: [JwtAuthGuard, RolesGuard, SessionsService, PasswordsService, PasswordResetService],
+  exports: [
+    JwtAuthGuard,
+    RolesGuard,
+    SessionsService,
+    PasswordsService,
+    PasswordResetService,
+    MfaService,
+  ],
 })
 export class AuthModule {}

@@ -2,6 +2,8 @@
 export interface PrincipalUser {
   id: string;
   roles: readonly string[];
+  /** Whether the account has an active second factor. */
+  mfaEnabled: boolean;
 }
 
 /**

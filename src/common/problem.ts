@@ -14,6 +14,8 @@ export interface ProblemDocument {
   detail: string;
   code: ErrorCode;
   errors?: FieldError[];
+  /** Extension members of some problems (RFC 9457 §3.2), e.g. `mfaToken` and `methods` of `mfa_required`. */
+  [extension: string]: unknown;
 }
 
 const TITLES: Record<number, string> = {
@@ -69,8 +71,10 @@ export function problemDocument(
   code: ErrorCode,
   detail: string,
   errors?: FieldError[],
+  extensions?: Record<string, unknown>,
 ): ProblemDocument {
   return {
+    ...extensions,
     type: 'about:blank',
     title: titleFor(status),
     status,
@@ -83,8 +87,8 @@ export function problemDocument(
 /**
  * The one exception services throw for a documented error: one of our
  * stable codes (ERROR_CODES, which gives the status) and a sentence a
- * person can read. `headers` are added to the
- * response (for example `WWW-Authenticate`).
+ * person can read. `headers` are added to the response (for example
+ * `WWW-Authenticate`), `extensions` to the document.
  */
 export class ProblemException extends HttpException {
   constructor(
@@ -92,12 +96,13 @@ export class ProblemException extends HttpException {
     readonly detail: string,
     readonly errors?: FieldError[],
     readonly headers?: Record<string, string>,
+    readonly extensions?: Record<string, unknown>,
   ) {
-    super(problemDocument(statusOf(code), code, detail, errors), statusOf(code));
+    super(problemDocument(statusOf(code), code, detail, errors, extensions), statusOf(code));
   }
 
   get document(): ProblemDocument {
-    return problemDocument(this.getStatus(), this.code, this.detail, this.errors);
+    return problemDocument(this.getStatus(), this.code, this.detail, this.errors, this.extensions);
   }
 }
 
@@ -105,10 +110,16 @@ export class ProblemException extends HttpException {
 export class OAuthException extends HttpException {
   constructor(
     readonly error:
-      'invalid_request' | 'invalid_grant' | 'unsupported_grant_type' | 'invalid_client',
+      | 'invalid_request'
+      | 'invalid_grant'
+      | 'unsupported_grant_type'
+      | 'invalid_client'
+      | 'mfa_required',
     readonly description: string,
     status: HttpStatus = HttpStatus.BAD_REQUEST,
+    /** Members beside `error` and `error_description` (`mfa_token`). */
+    extra: Record<string, string> = {},
   ) {
-    super({ error, error_description: description }, status);
+    super({ ...extra, error, error_description: description }, status);
   }
 }

@@ -39,6 +39,16 @@ export interface AppConfig {
     maxAttempts: number;
   };
   otpTtl: number;
+  /** Seconds a sign-in counts as recent for sensitive changes of accounts without a password. */
+  reauthMaxAge: number;
+  mfa: {
+    /** Admin routes answer 403 `mfa_enrollment_required` to an administrator without a second factor. */
+    requiredForAdmins: boolean;
+    /** Seconds an mfaToken (a sign-in waiting for its second step) stays valid. */
+    tokenTtl: number;
+    /** The name authenticator apps show for the account (WEBAUTHN_RP_NAME). */
+    issuer: string;
+  };
   passwordResetTtl: number;
   requireVerifiedEmail: boolean;
   /** false only with RATE_LIMIT=off (benchmarks and tests of other things). */

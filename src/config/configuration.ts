@@ -170,6 +170,12 @@ export function loadConfig(env: Env): AppConfig {
     },
     otpTtl: int(env, 'OTP_TTL', 600, 1, 86400),
     passwordResetTtl: int(env, 'PASSWORD_RESET_TTL', 1800, 1, 86400),
+    reauthMaxAge: int(env, 'REAUTH_MAX_AGE', 600, 1, 86400),
+    mfa: {
+      requiredForAdmins: bool(env, 'MFA_REQUIRED_FOR_ADMINS', false),
+      tokenTtl: int(env, 'MFA_TOKEN_TTL', 300, 1, 3600),
+      issuer: present(env, 'WEBAUTHN_RP_NAME') ?? 'auth-service',
+    },
     requireVerifiedEmail: bool(env, 'REQUIRE_VERIFIED_EMAIL', false),
     rateLimit,
     rateLimits: {

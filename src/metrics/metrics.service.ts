@@ -16,7 +16,9 @@ import { poolOf } from '../database/database.options';
 
 type RequestLabel = 'method' | 'route' | 'status';
 
-export type SignInMethod = 'password' | 'secret';
+/** How a sign-in (or its second step) was made: the audit's and the metrics' `method`. */
+export type SignInMethod =
+  'password' | 'secret' | 'totp' | 'recovery_code' | 'passkey' | `oidc:${string}`;
 /** `succeeded`, or the problem code the sign-in was refused with (`invalid_credentials`, `rate_limited`, …). */
 export type SignInOutcome = string;
 

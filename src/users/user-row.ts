@@ -2,7 +2,7 @@ import { type Role, UserEntity } from './user.entity';
 
 /** The user columns hand-written queries return (the table aliased `u`), read by `userFromRow`. */
 export const USER_COLUMNS = `u.id, u.email, u.username, u.full_name, u.image_url, u.email_verified,
-  u.roles, u.disabled, u.created_at, u.updated_at`;
+  u.roles, u.disabled, u.mfa_enabled, u.created_at, u.updated_at`;
 
 /** A users row as hand-written SQL returns it. */
 export interface UserRow {
@@ -14,6 +14,7 @@ export interface UserRow {
   email_verified: boolean;
   roles: Role[];
   disabled: boolean;
+  mfa_enabled: boolean;
   created_at: Date;
   updated_at: Date;
 }
@@ -29,6 +30,7 @@ export function userFromRow(row: UserRow): UserEntity {
   user.emailVerified = row.email_verified;
   user.roles = row.roles;
   user.disabled = row.disabled;
+  user.mfaEnabled = row.mfa_enabled;
   user.createdAt = row.created_at;
   user.updatedAt = row.updated_at;
   return user;

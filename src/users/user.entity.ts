@@ -55,6 +55,10 @@ export class UserEntity {
   @Column({ type: 'boolean', default: false })
   disabled: boolean;
 
+  /** True while the account has an active second factor; kept by the auth module with the factors. */
+  @Column({ name: 'mfa_enabled', type: 'boolean', default: false })
+  mfaEnabled: boolean;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 

@@ -10,6 +10,7 @@ export function toUserResponse(user: UserEntity): UserResponseDto {
     fullName: user.fullName,
     imageUrl: user.imageUrl,
     emailVerified: user.emailVerified,
+    mfaEnabled: user.mfaEnabled,
     roles: user.roles,
     createdAt: user.createdAt.toISOString(),
     updatedAt: user.updatedAt.toISOString(),

@@ -75,6 +75,10 @@ export class UsersRepository {
     await this.repository(manager).update({ id }, { emailVerified: true });
   }
 
+  async setMfaEnabled(id: string, mfaEnabled: boolean, manager?: EntityManager): Promise<void> {
+    await this.repository(manager).update({ id }, { mfaEnabled });
+  }
+
   async setSecretHash(id: string, secretHash: string): Promise<void> {
     await this.users.update({ id }, { secretHash });
   }

@@ -154,6 +154,11 @@ export class UsersService {
     return this.users.setPasswordHash(id, passwordHash, manager);
   }
 
+  /** Kept by the auth module in the transaction that adds or removes a second factor. */
+  setMfaEnabled(id: string, mfaEnabled: boolean, manager?: EntityManager): Promise<void> {
+    return this.users.setMfaEnabled(id, mfaEnabled, manager);
+  }
+
   setSecretHash(id: string, secretHash: string): Promise<void> {
     return this.users.setSecretHash(id, secretHash);
   }

@@ -16,6 +16,8 @@ interface TokenRow {
   spent: boolean;
 }
 
+const ONE_FACTOR = { amr: ['pwd'], aal: 'aal1' } as const;
+
 describe(SessionsRepository.name, () => {
   const db = useTestDatabase();
   let sut: SessionsRepository;
@@ -27,7 +29,7 @@ describe(SessionsRepository.name, () => {
   /** A new session of the user: its id and its first refresh token's hash. */
   async function newSession(userId: string, expiresAt = inAnHour()) {
     const refresh = tokenHash();
-    const { id } = await sut.create(userId, CLIENT, expiresAt, refresh);
+    const { id } = await sut.create(userId, CLIENT, expiresAt, refresh, ONE_FACTOR);
     return { sessionId: id, refresh };
   }
 
@@ -48,15 +50,19 @@ describe(SessionsRepository.name, () => {
     db.dataSource.query('UPDATE users SET disabled = true WHERE id = $1', [userId]);
 
   describe('create', () => {
-    it('should store the session with its client and expiry, and its first refresh token live', async () => {
+    it('should store the session with its client, expiry and how it was signed in, and its first refresh token live', async () => {
       const user = await insertUser(db.dataSource);
       const expiresAt = inAnHour();
       const refresh = tokenHash();
 
-      const { id } = await sut.create(user.id, CLIENT, expiresAt, refresh);
+      const { id, assurance } = await sut.create(user.id, CLIENT, expiresAt, refresh, {
+        amr: ['pwd', 'otp'],
+        aal: 'aal2',
+      });
 
       const [session] = await db.dataSource.query(
-        `SELECT user_id, ip, user_agent, expires_at, revoked_at FROM sessions WHERE id = $1`,
+        `SELECT user_id, ip, user_agent, expires_at, revoked_at, auth_time, amr, aal
+           FROM sessions WHERE id = $1`,
         [id],
       );
       expect(session).toEqual({
@@ -65,14 +71,18 @@ describe(SessionsRepository.name, () => {
         user_agent: CLIENT.userAgent,
         expires_at: expiresAt,
         revoked_at: null,
+        auth_time: assurance.authTime,
+        amr: ['pwd', 'otp'],
+        aal: 'aal2',
       });
+      expect(assurance).toEqual({ authTime: expect.any(Date), amr: ['pwd', 'otp'], aal: 'aal2' });
       expect(await tokensOf(id)).toEqual([{ token_hash: refresh, generation: 0, spent: false }]);
     });
 
     it('should refuse a session for a user that does not exist', async () => {
-      await expect(sut.create(randomUUID(), CLIENT, inAnHour(), tokenHash())).rejects.toMatchObject(
-        { code: '23503' },
-      );
+      await expect(
+        sut.create(randomUUID(), CLIENT, inAnHour(), tokenHash(), ONE_FACTOR),
+      ).rejects.toMatchObject({ code: '23503' });
     });
   });
 
@@ -199,7 +209,11 @@ describe(SessionsRepository.name, () => {
 
       const rotated = await sut.rotateLive(refresh, successor);
 
-      expect(rotated).toEqual({ sessionId, user: expect.objectContaining({ id: user.id }) });
+      expect(rotated).toEqual({
+        sessionId,
+        user: expect.objectContaining({ id: user.id }),
+        assurance: { authTime: expect.any(Date), amr: ['pwd'], aal: 'aal1' },
+      });
       expect(await tokensOf(sessionId)).toEqual([
         { token_hash: refresh, generation: 0, spent: true },
         { token_hash: successor, generation: 1, spent: false },
@@ -216,6 +230,7 @@ describe(SessionsRepository.name, () => {
       expect(await sut.rotateLive(successor, tokenHash())).toEqual({
         sessionId,
         user: expect.objectContaining({ id: user.id }),
+        assurance: expect.objectContaining({ aal: 'aal1' }),
       });
     });
 

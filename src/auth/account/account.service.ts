@@ -7,17 +7,15 @@ import type { ClientInfo } from '../../common/decorators/client-info.decorator';
 import { ProblemException } from '../../common/problem';
 import { fieldProblem } from '../../common/validation';
 import { OutboxService } from '../../mail/outbox.service';
-import { AttemptLimiter } from '../../rate-limit/attempt-limiter.service';
 import { UserEntity } from '../../users/user.entity';
 import { UsersService } from '../../users/users.service';
 import { PasswordsService } from '../passwords/passwords.service';
 import { ACCOUNT_MAIL, noticeContext } from '../recovery/account-mail.service';
 import { PasswordResetService } from '../recovery/password-reset.service';
 import { SessionsService } from '../sessions/sessions.service';
-import { invalidCredentials } from '../sign-in/sign-in.service';
-import { signInSubject } from '../sign-in/sign-in-subject';
 import { TokensService } from '../tokens/tokens.service';
 import { ChangePasswordDto, DeleteAccountDto } from './dto/account.dto';
+import { ReauthenticationService, wrongPassword } from './reauthentication.service';
 
 /** The account's own credentials: changing the password, a new secret key, deleting the account. */
 @Injectable()
@@ -31,7 +29,7 @@ export class AccountService {
     private readonly passwordResets: PasswordResetService,
     private readonly outbox: OutboxService,
     private readonly audit: AuditService,
-    private readonly limiter: AttemptLimiter,
+    private readonly reauthentication: ReauthenticationService,
   ) {}
 
   /**
@@ -44,7 +42,7 @@ export class AccountService {
     client: ClientInfo,
   ): Promise<void> {
     const user = await this.passwordAccount(principal);
-    await this.confirmPassword(
+    await this.reauthentication.confirmPassword(
       user,
       dto.currentPassword,
       client,
@@ -101,37 +99,18 @@ export class AccountService {
   ): Promise<void> {
     const user = await this.users.findByIdWithPasswordHash(principal.user.id);
     if (!user) {
-      throw invalidCredentials();
+      throw wrongPassword();
     }
     if (user.passwordHash) {
       if (dto.password === undefined) {
         throw fieldProblem('password', 'password is required to delete a password account');
       }
-      await this.confirmPassword(user, dto.password, client, invalidCredentials);
+      await this.reauthentication.confirmPassword(user, dto.password, client, wrongPassword);
     }
     await this.dataSource.transaction(async (manager) => {
       await this.users.deleteUser(user.id, manager);
       await this.audit.record({ type: 'user.deleted', userId: user.id, client }, manager);
     });
-  }
-
-  /**
-   * Checks a signed-in account's password before a sensitive change. A stolen
-   * access token must not become a password oracle: failures count in the
-   * sign-in limits (per address and account, and per account), and once they
-   * are reached even the right password is refused until the window passes.
-   */
-  private async confirmPassword(
-    user: UserEntity,
-    password: string,
-    client: ClientInfo,
-    refusal: () => ProblemException,
-  ): Promise<void> {
-    const attempt = await this.limiter.begin('signin', client.ip, signInSubject(user, ''));
-    if (!(await this.passwords.verify(user.passwordHash, password)).valid) {
-      throw refusal();
-    }
-    await attempt.succeeded();
   }
 
   private async passwordAccount(principal: AuthPrincipal): Promise<UserEntity> {

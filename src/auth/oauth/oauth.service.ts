@@ -1,9 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { HttpStatus, Injectable } from '@nestjs/common';
 import type { ClientInfo } from '../../common/decorators/client-info.decorator';
 import { OAuthException, ProblemException } from '../../common/problem';
 import { TokenPairDto } from '../sessions/dto/token-pair.dto';
 import { SessionsService } from '../sessions/sessions.service';
-import { SignInService } from '../sign-in/sign-in.service';
+import { BY_PASSWORD, SignInService } from '../sign-in/sign-in.service';
 import { OAuthTokenResponseDto } from './dto/oauth.dto';
 
 const PARAMETERS = ['grant_type', 'username', 'password', 'refresh_token'];
@@ -32,7 +32,7 @@ export class OAuthService {
         const username = required('username');
         const password = required('password');
         const user = await this.signIn.validatePassword(username, password, client);
-        pair = await this.signIn.complete(user, client, 'password');
+        pair = await this.signIn.complete(user, client, BY_PASSWORD);
       } else if (grantType === 'refresh_token') {
         pair = await this.sessions.refresh(required('refresh_token'), client);
       } else {
@@ -42,6 +42,11 @@ export class OAuthService {
         );
       }
     } catch (error) {
+      if (error instanceof ProblemException && error.code === 'mfa_required') {
+        throw new OAuthException('mfa_required', error.detail, HttpStatus.FORBIDDEN, {
+          mfa_token: String(error.extensions?.mfaToken),
+        });
+      }
       // 429 and 503 keep their status and problem shape (RFC 6749 has no error for them).
       if (error instanceof ProblemException && error.getStatus() < 429) {
         throw new OAuthException('invalid_grant', error.detail);

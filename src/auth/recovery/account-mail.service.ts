@@ -125,6 +125,21 @@ export class AccountMailService implements OnModuleInit {
     });
   }
 
+  /**
+   * A kind of security notice another part of the auth module sends: a
+   * subject, and what happened (from the mail's payload, which holds no
+   * secret), told with when, from where and what to do if it was not you.
+   */
+  registerNotice(
+    kind: string,
+    subject: string,
+    what: (payload: Record<string, unknown>) => string,
+  ): void {
+    this.composers.register(kind, (mail) =>
+      this.notice(mail, subject, what((mail.payload ?? {}))),
+    );
+  }
+
   private async notice(
     mail: OutboxMailEntity,
     subject: string,

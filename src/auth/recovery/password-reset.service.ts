@@ -12,7 +12,7 @@ import { AccountTokensRepository } from './account-tokens.repository';
 import type { AcceptedDto } from './dto/email.dto';
 import { PasswordsService } from '../passwords/passwords.service';
 import { SessionsService } from '../sessions/sessions.service';
-import { signInSubject } from '../sign-in/sign-in-subject';
+import { signInSubject } from '../../rate-limit/sign-in-subject';
 import { TokensService } from '../tokens/tokens.service';
 
 const invalidToken = () =>

@@ -8,6 +8,7 @@ import {
   PrimaryGeneratedColumn,
 } from 'typeorm';
 import { UserEntity } from '../../users/user.entity';
+import type { AssuranceLevel, AuthMethodRef } from '../tokens/assurance';
 
 /** One sign-in: every access and refresh token descends from it, and revoking it ends them all. */
 @Entity('sessions')
@@ -38,6 +39,17 @@ export class SessionEntity {
   /** Login time + REFRESH_TOKEN_TTL: rotation does not extend it. */
   @Column({ name: 'expires_at', type: 'timestamptz' })
   expiresAt: Date;
+
+  /** When the user signed in (the second step, for a two-step sign-in): the tokens' `auth_time`. */
+  @Column({ name: 'auth_time', type: 'timestamptz', default: () => 'now()' })
+  authTime: Date;
+
+  /** How (RFC 8176 values): the tokens' `amr`. */
+  @Column({ type: 'text', array: true, default: () => "'{pwd}'" })
+  amr: AuthMethodRef[];
+
+  @Column({ type: 'varchar', length: 8, default: 'aal1' })
+  aal: AssuranceLevel;
 
   @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
   revokedAt: Date | null;

@@ -7,6 +7,7 @@ import { EntityManager, IsNull } from 'typeorm';
 import type { ClientInfo } from '../../common/decorators/client-info.decorator';
 import { UserEntity } from '../../users/user.entity';
 import { userFromRow, type UserRow } from '../../users/user-row';
+import type { Assurance, AssuranceLevel, AuthMethodRef } from '../tokens/assurance';
 import { RefreshTokenEntity } from './refresh-token.entity';
 import { SessionEntity } from './session.entity';
 import {
@@ -36,7 +37,16 @@ interface Rotation {
   tokenHash: string;
   successorHash: string;
 }
-type RotatedRow = UserRow & { session_id: string; presented_hash: string };
+interface AssuranceRow {
+  auth_time: Date;
+  amr: AuthMethodRef[];
+  aal: AssuranceLevel;
+}
+type RotatedRow = UserRow & AssuranceRow & { session_id: string; presented_hash: string };
+
+function assuranceOf(row: AssuranceRow): Assurance {
+  return { authTime: row.auth_time, amr: row.amr, aal: row.aal };
+}
 
 /** Deadlock, or a serialization failure: the statement may succeed if run again. */
 function isRetryable(error: unknown): boolean {
@@ -111,21 +121,22 @@ export class SessionsRepository {
     return new SessionsRepository(manager);
   }
 
-  /** A new session and its first refresh token, in one statement (one round trip, one commit). */
+  /**
+   * A new session and its first refresh token, in one statement (one round
+   * trip, one commit); its sign-in time is the database's clock.
+   */
   async create(
     userId: string,
     client: ClientInfo,
     expiresAt: Date,
     refreshTokenHash: string,
-  ): Promise<{ id: string }> {
-    const rows: Array<{ id: string }> = await this.manager.query(CREATE_SESSION_SQL, [
-      userId,
-      client.ip,
-      client.userAgent,
-      expiresAt,
-      refreshTokenHash,
-    ]);
-    return { id: rows[0].id };
+    how: Omit<Assurance, 'authTime'>,
+  ): Promise<{ id: string; assurance: Assurance }> {
+    const rows: Array<{ id: string; auth_time: Date }> = await this.manager.query(
+      CREATE_SESSION_SQL,
+      [userId, client.ip, client.userAgent, expiresAt, refreshTokenHash, how.amr, how.aal],
+    );
+    return { id: rows[0].id, assurance: { ...how, authTime: rows[0].auth_time } };
   }
 
   /**
@@ -167,9 +178,11 @@ export class SessionsRepository {
   async rotateLive(
     tokenHash: string,
     successorHash: string,
-  ): Promise<{ sessionId: string; user: UserEntity } | null> {
+  ): Promise<{ sessionId: string; user: UserEntity; assurance: Assurance } | null> {
     const row = await this.rotations.load({ tokenHash, successorHash });
-    return row ? { sessionId: row.session_id, user: userFromRow(row) } : null;
+    return row
+      ? { sessionId: row.session_id, user: userFromRow(row), assurance: assuranceOf(row) }
+      : null;
   }
 
   private async rotateMany(rotations: Rotation[]): Promise<Map<string, RotatedRow>> {
@@ -229,6 +242,31 @@ export class SessionsRepository {
       generation: spent.generation + 1,
     });
     await this.manager.update(SessionEntity, { id: spent.sessionId }, { lastUsedAt: at });
+  }
+
+  /**
+   * A live session of this user, signed in since `notBefore` (a recent
+   * sign-in, for sensitive changes).
+   */
+  async isSignedInSince(sessionId: string, userId: string, notBefore: Date): Promise<boolean> {
+    const rows: unknown[] = await this.manager.query(
+      `SELECT 1 FROM sessions
+        WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now()
+          AND auth_time >= $3`,
+      [sessionId, userId, notBefore],
+    );
+    return rows.length > 0;
+  }
+
+  /** Raises a session to two factors (one was just added in it): its next tokens carry it. */
+  async elevate(sessionId: string, factor: AuthMethodRef): Promise<void> {
+    await this.manager.query(
+      `UPDATE sessions
+          SET amr = CASE WHEN $2 = ANY(amr) THEN amr ELSE array_append(amr, $2::text) END,
+              aal = 'aal2'
+        WHERE id = $1`,
+      [sessionId, factor],
+    );
   }
 
   async touch(sessionId: string, at: Date): Promise<void> {

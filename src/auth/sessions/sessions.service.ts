@@ -9,6 +9,7 @@ import { MetricsService, type SignInMethod } from '../../metrics/metrics.service
 import type { UserEntity } from '../../users/user.entity';
 import { toUserResponse } from '../../users/user.mapper';
 import { UsersService } from '../../users/users.service';
+import type { Assurance, AssuranceLevel, AuthMethodRef } from '../tokens/assurance';
 import { TokensService } from '../tokens/tokens.service';
 import { SessionDto, TokenPairDto } from './dto/token-pair.dto';
 import { RefreshTokenEntity } from './refresh-token.entity';
@@ -17,8 +18,22 @@ import { SessionsRepository } from './sessions.repository';
 /** How far along a chain a retry within the grace window may find the session's live token. */
 const MAX_GRACE_STEPS = 3;
 
+/** A sign-in that passed every factor it needs: how it went, as the session keeps it. */
+export interface Authentication {
+  /** For the audit and metrics: `password`, `secret`, `totp`, `recovery_code`, … */
+  method: SignInMethod;
+  amr: AuthMethodRef[];
+  aal: AssuranceLevel;
+}
+
 type RefreshOutcome =
-  | { kind: 'rotated'; userId: string; sessionId: string; refreshToken: string }
+  | {
+      kind: 'rotated';
+      userId: string;
+      sessionId: string;
+      refreshToken: string;
+      assurance: Assurance;
+    }
   | { kind: 'invalid' }
   | { kind: 'reused'; userId: string; sessionId: string };
 
@@ -44,8 +59,15 @@ export class SessionsService {
     @InjectAppConfig() private readonly config: AppConfig,
   ) {}
 
-  /** A new session for a signed-in user, and its first token pair. */
-  async start(user: UserEntity, client: ClientInfo, method: SignInMethod): Promise<TokenPairDto> {
+  /**
+   * A new session for a signed-in user, and its first token pair. Only the
+   * sign-in gate (SignInService.complete) and the second step call this.
+   */
+  async start(
+    user: UserEntity,
+    client: ClientInfo,
+    { method, amr, aal }: Authentication,
+  ): Promise<TokenPairDto> {
     const refreshToken = this.tokens.newRefreshToken();
     const expiresAt = new Date(Date.now() + this.config.refresh.ttl * 1000);
     const session = await this.sessions.create(
@@ -53,14 +75,15 @@ export class SessionsService {
       client,
       expiresAt,
       this.tokens.hash(refreshToken),
+      { amr, aal },
     );
     await this.audit.record({
       type: 'login.succeeded',
       userId: user.id,
       client,
-      detail: { method, sessionId: session.id },
+      detail: { method, sessionId: session.id, aal },
     });
-    return this.tokenPair(user, session.id, refreshToken);
+    return this.tokenPair(user, session.id, refreshToken, session.assurance);
   }
 
   /**
@@ -74,7 +97,7 @@ export class SessionsService {
     const successorOfLive = this.tokens.successorOf(refreshToken);
     const fast = await this.sessions.rotateLive(tokenHash, this.tokens.hash(successorOfLive));
     if (fast) {
-      return this.tokenPair(fast.user, fast.sessionId, successorOfLive);
+      return this.tokenPair(fast.user, fast.sessionId, successorOfLive, fast.assurance);
     }
     // Otherwise, under the session's lock: the grace window, reuse detection, or a refusal.
     const outcome = await this.sessions.transaction(async (tx): Promise<RefreshOutcome> => {
@@ -89,6 +112,7 @@ export class SessionsService {
         userId: session.userId,
         sessionId: session.id,
         refreshToken: successor,
+        assurance: { authTime: session.authTime, amr: session.amr, aal: session.aal },
       });
       if (!token.spentAt) {
         await tx.rotate(token, this.tokens.hash(successorOfLive), now);
@@ -126,7 +150,7 @@ export class SessionsService {
     if (!user || user.disabled) {
       throw invalidRefreshToken();
     }
-    return this.tokenPair(user, outcome.sessionId, outcome.refreshToken);
+    return this.tokenPair(user, outcome.sessionId, outcome.refreshToken, outcome.assurance);
   }
 
   async logout(principal: AuthPrincipal, client: ClientInfo): Promise<void> {
@@ -166,6 +190,20 @@ export class SessionsService {
     );
   }
 
+  /** Raises the caller's session to two factors, `factor` (one just added in it) among its methods. */
+  elevate(principal: AuthPrincipal, factor: AuthMethodRef): Promise<void> {
+    return this.sessions.elevate(principal.sessionId, factor);
+  }
+
+  /** Whether the caller's session was signed in within the last `maxAgeSeconds`. */
+  isRecent(principal: AuthPrincipal, maxAgeSeconds: number): Promise<boolean> {
+    return this.sessions.isSignedInSince(
+      principal.sessionId,
+      principal.user.id,
+      new Date(Date.now() - maxAgeSeconds * 1000),
+    );
+  }
+
   async list(principal: AuthPrincipal): Promise<SessionDto[]> {
     const sessions = await this.sessions.listActive(principal.user.id);
     return sessions.map((session) => ({
@@ -190,9 +228,14 @@ export class SessionsService {
     });
   }
 
-  private tokenPair(user: UserEntity, sessionId: string, refreshToken: string): TokenPairDto {
+  private tokenPair(
+    user: UserEntity,
+    sessionId: string,
+    refreshToken: string,
+    assurance: Assurance,
+  ): TokenPairDto {
     return {
-      accessToken: this.tokens.signAccessToken(user.id, sessionId),
+      accessToken: this.tokens.signAccessToken(user.id, sessionId, assurance),
       refreshToken,
       tokenType: 'Bearer',
       expiresIn: this.tokens.accessTtl,

@@ -24,12 +24,13 @@ export const LIST_ACTIVE_SQL = `
 
 export const CREATE_SESSION_SQL = `
   WITH s AS (
-    INSERT INTO sessions (user_id, ip, user_agent, expires_at) VALUES ($1, $2, $3, $4)
-    RETURNING id
+    INSERT INTO sessions (user_id, ip, user_agent, expires_at, amr, aal)
+    VALUES ($1, $2, $3, $4, $6::text[], $7)
+    RETURNING id, auth_time
   ), first_token AS (
     INSERT INTO refresh_tokens (session_id, token_hash, generation) SELECT id, $5, 0 FROM s
   )
-  SELECT id FROM s`;
+  SELECT id, auth_time FROM s`;
 
 /**
  * One statement, so one round trip and one commit, for any number of
@@ -52,7 +53,7 @@ export const ROTATE_LIVE_SQL = `
       AND coalesce(rt.spent_at, '-infinity') = '-infinity'
       AND s.id = rt.session_id AND s.revoked_at IS NULL AND s.expires_at > now()
       AND u.id = s.user_id AND u.disabled = false
-    RETURNING rt.session_id, rt.generation, rt.token_hash, s.user_id
+    RETURNING rt.session_id, rt.generation, rt.token_hash, s.user_id, s.auth_time, s.amr, s.aal
   ), successor AS (
     INSERT INTO refresh_tokens (session_id, token_hash, generation)
     SELECT spent.session_id, p.successor_hash, spent.generation + 1
@@ -61,7 +62,8 @@ export const ROTATE_LIVE_SQL = `
       ON p.token_hash = spent.token_hash
     RETURNING session_id
   )
-  SELECT ${USER_COLUMNS}, spent.session_id, spent.token_hash AS presented_hash
+  SELECT ${USER_COLUMNS}, spent.session_id, spent.token_hash AS presented_hash,
+         spent.auth_time, spent.amr, spent.aal
   FROM spent
   JOIN successor ON successor.session_id = spent.session_id
   JOIN users u ON u.id = spent.user_id`;

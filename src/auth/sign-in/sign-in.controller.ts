@@ -15,7 +15,7 @@ import { LoginDto } from './dto/login.dto';
 import { RegisterDto } from './dto/register.dto';
 import { SecretAccountDto, SecretLoginDto, SecretRegisterDto } from './dto/secret.dto';
 import { LocalAuthGuard } from './local-auth.guard';
-import { SignInService } from './sign-in.service';
+import { BY_PASSWORD, SignInService } from './sign-in.service';
 
 @ApiTags('auth')
 @Controller('auth')
@@ -48,11 +48,11 @@ export class SignInController {
   @ApiProblems(
     400,
     [401, 'invalid_credentials'],
-    [403, 'account_disabled', 'email_not_verified'],
+    [403, 'account_disabled', 'email_not_verified', 'mfa_required'],
     [429, 'rate_limited'],
   )
   login(@CurrentUser() user: UserEntity, @Client() client: ClientInfo): Promise<TokenPairDto> {
-    return this.signIn.complete(user, client, 'password');
+    return this.signIn.complete(user, client, BY_PASSWORD);
   }
 
   @Public()
@@ -71,7 +71,12 @@ export class SignInController {
   @NoStore()
   @ApiOperation({ summary: 'Sign in with a secret key' })
   @ApiOkResponse({ type: TokenPairDto })
-  @ApiProblems(400, [401, 'invalid_credentials'], [403, 'account_disabled'], [429, 'rate_limited'])
+  @ApiProblems(
+    400,
+    [401, 'invalid_credentials'],
+    [403, 'account_disabled', 'mfa_required'],
+    [429, 'rate_limited'],
+  )
   loginWithSecret(
     @Body() dto: SecretLoginDto,
     @Client() client: ClientInfo,

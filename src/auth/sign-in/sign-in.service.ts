@@ -12,20 +12,26 @@ import { UserEntity } from '../../users/user.entity';
 import { UsersService } from '../../users/users.service';
 import { PasswordsService } from '../passwords/passwords.service';
 import { ACCOUNT_MAIL } from '../recovery/account-mail.service';
+import { MfaChallengesService, secondFactorOf } from '../mfa/mfa-challenges.service';
 import { TokenPairDto } from '../sessions/dto/token-pair.dto';
-import { SessionsService } from '../sessions/sessions.service';
+import { type Authentication, SessionsService } from '../sessions/sessions.service';
 import { TokensService } from '../tokens/tokens.service';
 import { RegisterDto } from './dto/register.dto';
 import { SecretAccountDto } from './dto/secret.dto';
-import { signInSubject } from './sign-in-subject';
+import { signInSubject } from '../../rate-limit/sign-in-subject';
 
 export const invalidCredentials = () =>
   new ProblemException('invalid_credentials', 'The email, username, password or secret is wrong.');
 const accountDisabled = () => new ProblemException('account_disabled', 'This account is disabled.');
 
+/** One factor: something the user knows (RFC 8176 `pwd` covers a password and a secret key). */
+export const BY_PASSWORD: Authentication = { method: 'password', amr: ['pwd'], aal: 'aal1' };
+export const BY_SECRET: Authentication = { method: 'secret', amr: ['pwd'], aal: 'aal1' };
+
 /**
- * The ways in: registration, password and secret-key sign-in. Every
- * successful sign-in ends in `complete`, the one place a session starts.
+ * The ways in: registration, password and secret-key sign-in, and the second
+ * step. Every sign-in ends in `complete`, the gate: one factor is not enough
+ * for an account with a second one.
  */
 @Injectable()
 export class SignInService {
@@ -40,6 +46,7 @@ export class SignInService {
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectAppConfig() private readonly config: AppConfig,
     private readonly metrics: MetricsService,
+    private readonly challenges: MfaChallengesService,
   ) {}
 
   /**
@@ -74,9 +81,37 @@ export class SignInService {
     return user;
   }
 
-  /** A signed-in user's session and token pair: where every successful sign-in ends. */
-  complete(user: UserEntity, client: ClientInfo, method: SignInMethod): Promise<TokenPairDto> {
-    return this.sessions.start(user, client, method);
+  /**
+   * Where every sign-in ends, whatever its method: a session and its token
+   * pair, unless the account has a second factor and this sign-in proved
+   * one factor only. Then it stops with 403 `mfa_required` and an mfaToken
+   * for the second step, and no token is issued.
+   */
+  async complete(
+    user: UserEntity,
+    client: ClientInfo,
+    authentication: Authentication,
+  ): Promise<TokenPairDto> {
+    if (authentication.aal === 'aal1' && user.mfaEnabled) {
+      throw await this.challenges.open(user, authentication);
+    }
+    return this.sessions.start(user, client, authentication);
+  }
+
+  /** The second step of a sign-in: its mfaToken and a TOTP or recovery code. */
+  async completeSecondStep(
+    mfaToken: string,
+    code: string,
+    client: ClientInfo,
+  ): Promise<TokenPairDto> {
+    const passed = await this.counted(secondFactorOf(code), () =>
+      this.challenges.redeem(mfaToken, code, client),
+    );
+    return this.complete(passed.user, client, {
+      method: passed.kind,
+      amr: [...passed.firstFactor.filter((method) => method !== 'otp'), 'otp'],
+      aal: 'aal2',
+    });
   }
 
   /**
@@ -103,7 +138,7 @@ export class SignInService {
 
   async signInWithSecret(userSecret: string, client: ClientInfo): Promise<TokenPairDto> {
     const user = await this.counted('secret', () => this.checkSecret(userSecret, client));
-    return this.complete(user, client, 'secret');
+    return this.complete(user, client, BY_SECRET);
   }
 
   /** Runs a sign-in check and counts its outcome: `succeeded`, or the problem code it was refused with. */

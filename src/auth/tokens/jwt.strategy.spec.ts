@@ -4,6 +4,7 @@ import { type AppConfig, loadConfig } from '../../config/configuration';
 import type { JwtAlgorithm } from '../../config/signing-keys';
 import type { UserEntity } from '../../users/user.entity';
 import type { SessionsRepository } from '../sessions/sessions.repository';
+import type { Assurance } from './assurance';
 import { jwtModuleOptions } from './jwt.options';
 import { toLowS } from './jwt-text';
 import { JwtStrategy } from './jwt.strategy';
@@ -11,6 +12,7 @@ import { TokensService } from './tokens.service';
 
 const SECRET = 's'.repeat(48);
 const USER = { id: 'user-1' } as UserEntity;
+const ASSURANCE: Assurance = { authTime: new Date(), amr: ['pwd'], aal: 'aal1' };
 
 const PRIVATE_KEYS: Record<Exclude<JwtAlgorithm, 'HS256'>, () => KeyObject> = {
   ES256: () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
@@ -99,14 +101,14 @@ describe(JwtStrategy.name, () => {
       handMade(head, payload, signerFor(algorithm, first ?? SECRET));
 
     it('should verify what it signs, with the header RFC 9068 asks for', async () => {
-      const token = tokens.signAccessToken('user-1', 'session-1');
+      const token = tokens.signAccessToken('user-1', 'session-1', ASSURANCE);
       expect(JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString())).toEqual(header);
       await expect(verify(token)).resolves.toEqual({ user: USER, sessionId: 'session-1' });
       await expect(verify(forge(claims()))).resolves.not.toBeNull();
     });
 
     it('should refuse a changed payload, a changed signature and malformed tokens', async () => {
-      const token = tokens.signAccessToken('user-1', 'session-1');
+      const token = tokens.signAccessToken('user-1', 'session-1', ASSURANCE);
       const [h, p, s] = token.split('.');
       const otherPayload = part({ ...claims(), sub: 'user-2' });
       const flipped = Buffer.from(s, 'base64url');
@@ -155,7 +157,7 @@ describe(JwtStrategy.name, () => {
     });
 
     it('should refuse alg none, another typ, crit, and a token signed with another key', async () => {
-      const token = tokens.signAccessToken('user-1', 'session-1');
+      const token = tokens.signAccessToken('user-1', 'session-1', ASSURANCE);
       const [, p, s] = token.split('.');
       await expect(verify(`${part({ ...header, alg: 'none' })}.${p}.`)).resolves.toBeNull();
       const again = (changes: object) => `${part({ ...header, ...changes })}.${p}.${s}`;
@@ -166,7 +168,7 @@ describe(JwtStrategy.name, () => {
         : loadConfig({ JWT_SECRET: 't'.repeat(48), JWT_ALGORITHM: 'HS256' });
       const strangerTokens = serviceFor(stranger).tokens;
       await expect(
-        verify(strangerTokens.signAccessToken('user-1', 'session-1')),
+        verify(strangerTokens.signAccessToken('user-1', 'session-1', ASSURANCE)),
       ).resolves.toBeNull();
     });
 
@@ -185,7 +187,7 @@ describe(JwtStrategy.name, () => {
       });
 
       it('should need a kid it knows, and keep verifying an old key after a rotation', async () => {
-        const token = tokens.signAccessToken('user-1', 'session-1');
+        const token = tokens.signAccessToken('user-1', 'session-1', ASSURANCE);
         const [, p, s] = token.split('.');
         await expect(
           verify(`${part({ ...header, kid: undefined })}.${p}.${s}`),
@@ -194,7 +196,7 @@ describe(JwtStrategy.name, () => {
 
         const next = PRIVATE_KEYS[algorithm as 'ES256' | 'RS256']();
         const rotated = serviceFor(configFor(algorithm, next, first));
-        const newToken = rotated.tokens.signAccessToken('user-1', 'session-1');
+        const newToken = rotated.tokens.signAccessToken('user-1', 'session-1', ASSURANCE);
         await expect(rotated.verify(token)).resolves.not.toBeNull();
         await expect(rotated.verify(newToken)).resolves.not.toBeNull();
         await expect(verify(newToken)).resolves.toBeNull();

@@ -46,8 +46,13 @@ describe(TokensService.name, () => {
     );
   });
 
-  it('should sign access tokens with typ at+jwt and the session id', () => {
-    const token = sut.signAccessToken('user-1', 'session-1');
+  it('should sign access tokens with typ at+jwt, the session id and how it was signed in', () => {
+    const authTime = new Date('2026-12-02T10:00:00.900Z');
+    const token = sut.signAccessToken('user-1', 'session-1', {
+      authTime,
+      amr: ['pwd', 'otp'],
+      aal: 'aal2',
+    });
     const [header, payload] = token
       .split('.')
       .slice(0, 2)
@@ -61,6 +66,9 @@ describe(TokensService.name, () => {
       sid: 'session-1',
       iss: 'auth-service',
       aud: 'auth-service',
+      auth_time: Math.floor(authTime.getTime() / 1000),
+      amr: ['pwd', 'otp'],
+      aal: 'aal2',
     });
     expect(Number(decoded.payload.exp) - Number(decoded.payload.iat)).toBe(60);
     expect(decoded.payload.jti).toEqual(expect.any(String));

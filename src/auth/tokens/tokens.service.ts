@@ -9,6 +9,7 @@ import {
   timingSafeEqual,
 } from 'node:crypto';
 import { type AppConfig, InjectAppConfig } from '../../config/configuration';
+import type { Assurance } from './assurance';
 import { toLowS } from './jwt-text';
 
 /**
@@ -41,9 +42,19 @@ export class TokensService {
     return this.config.jwt.accessTtl;
   }
 
-  /** A new access token for this user's session (issuer, audience, lifetime and key from the module's options). */
-  signAccessToken(userId: string, sessionId: string): string {
-    const token = this.jwt.sign({ sub: userId, sid: sessionId, jti: randomUUID() });
+  /**
+   * A new access token for this user's session, saying how the session was
+   * signed in (issuer, audience, lifetime and key from the module's options).
+   */
+  signAccessToken(userId: string, sessionId: string, assurance: Assurance): string {
+    const token = this.jwt.sign({
+      sub: userId,
+      sid: sessionId,
+      jti: randomUUID(),
+      auth_time: Math.floor(assurance.authTime.getTime() / 1000),
+      amr: assurance.amr,
+      aal: assurance.aal,
+    });
     if (this.config.jwt.algorithm !== 'ES256') {
       return token;
     }

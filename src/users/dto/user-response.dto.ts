@@ -19,6 +19,13 @@ export class UserResponseDto {
   @ApiProperty({ example: false })
   emailVerified: boolean;
 
+  @ApiProperty({
+    example: false,
+    description:
+      'True while the account has an active second factor (a TOTP authenticator or a passkey).',
+  })
+  mfaEnabled: boolean;
+
   @ApiProperty({ type: [String], enum: ['user', 'admin'], example: ['user'] })
   roles: string[];
 
