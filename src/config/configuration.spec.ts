@@ -24,6 +24,23 @@ describe(loadConfig.name, () => {
       refresh: { ttl: 2592000, reuseGraceSeconds: 10 },
       argon2: { memoryCost: 19456, timeCost: 2, parallelism: 1 },
       bodyLimitBytes: 102400,
+      reauthMaxAge: 600,
+      mfa: { requiredForAdmins: false, tokenTtl: 300, issuer: 'auth-service' },
+    });
+  });
+
+  it('should read the two-step sign-in settings', () => {
+    const sut = loadConfig({
+      JWT_SECRET: secret,
+      DATA_DIR: dataDir(),
+      MFA_REQUIRED_FOR_ADMINS: 'true',
+      MFA_TOKEN_TTL: '60',
+      REAUTH_MAX_AGE: '120',
+      WEBAUTHN_RP_NAME: 'Example Accounts',
+    });
+    expect(sut).toMatchObject({
+      reauthMaxAge: 120,
+      mfa: { requiredForAdmins: true, tokenTtl: 60, issuer: 'Example Accounts' },
     });
   });
 
@@ -47,6 +64,9 @@ describe(loadConfig.name, () => {
     ['WORKERS', '0', /WORKERS must be a whole number/],
     ['WORKERS', '2', /WORKERS above 1 needs DATABASE_URL/],
     ['METRICS_PORT', '0', /METRICS_PORT must be a whole number from 1/],
+    ['MFA_REQUIRED_FOR_ADMINS', 'maybe', /MFA_REQUIRED_FOR_ADMINS/],
+    ['MFA_TOKEN_TTL', '0', /MFA_TOKEN_TTL must be a whole number from 1/],
+    ['REAUTH_MAX_AGE', 'soon', /REAUTH_MAX_AGE must be a whole number/],
   ])('should refuse %s=%s with one line naming the variable', (name, value, message) => {
     const sut = () => loadConfig({ JWT_SECRET: secret, DATA_DIR: dataDir(), [name]: value });
     expect(sut).toThrow(ConfigError);
