@@ -283,7 +283,14 @@ describe('Operations (e2e)', () => {
       ['/api/v1/auth/password/forgot', 'post', ['202', '400', '429']],
       ['/api/v1/auth/password/reset', 'post', ['204', '400']],
       ['/api/v1/auth/secret/register', 'post', ['201', '409', '429']],
-      ['/api/v1/auth/secret/login', 'post', ['200', '401', '429']],
+      ['/api/v1/auth/secret/login', 'post', ['200', '401', '403', '429']],
+      ['/api/v1/auth/mfa/verify', 'post', ['200', '400', '401', '403', '429']],
+      ['/api/v1/users/me/mfa', 'get', ['200', '401']],
+      ['/api/v1/users/me/mfa/totp', 'post', ['201', '400', '401', '403', '409', '429']],
+      ['/api/v1/users/me/mfa/totp', 'delete', ['204', '400', '401', '404', '429']],
+      ['/api/v1/users/me/mfa/totp/confirm', 'post', ['200', '400', '401', '404', '429']],
+      ['/api/v1/users/me/mfa/recovery-codes', 'post', ['200', '400', '401', '404', '429']],
+      ['/api/v1/users/{id}/mfa', 'delete', ['204', '401', '403', '404']],
       ['/api/v1/users/me', 'get', ['200', '401']],
       ['/api/v1/users/me', 'patch', ['200', '400', '401', '409']],
       ['/api/v1/users/me/password', 'put', ['204', '400', '401']],
@@ -327,6 +334,11 @@ describe('Operations (e2e)', () => {
       status: 403,
       code: 'forbidden',
     });
+    expect(example('/api/v1/auth/mfa/verify', 'post', '401')).toMatchObject({
+      status: 401,
+      code: 'invalid_mfa_token',
+    });
+    expect(doc.components.schemas.UserResponseDto.required).toContain('mfaEnabled');
     // The codes and their examples come from the one catalogue.
     expect(example('/api/v1/auth/register', 'post', '409').detail).toBe(ERROR_CODES.email_taken[1]);
     expect(doc.components.schemas.ProblemDto.properties.code.enum).toEqual(

@@ -101,6 +101,7 @@ describe(SessionsRepository.name, () => {
         emailVerified: false,
         roles: ['user'],
         disabled: false,
+        mfaEnabled: false,
         createdAt: user.createdAt,
         updatedAt: user.updatedAt,
       });

@@ -14,8 +14,7 @@ import { Client, type ClientInfo } from '../../common/decorators/client-info.dec
 import { CurrentUser } from '../../common/decorators/current-user.decorator';
 import { NoStore } from '../../common/decorators/no-store.decorator';
 import { AccountService } from './account.service';
-import { ChangePasswordDto, DeleteAccountDto } from './dto/account.dto';
-import { UserSecretDto } from '../sign-in/dto/secret.dto';
+import { ChangePasswordDto, DeleteAccountDto, UserSecretDto } from './dto/account.dto';
 
 /** The account's own credentials, under /users/me: they need hashing and session revocation, so they live here. */
 @ApiTags('users')

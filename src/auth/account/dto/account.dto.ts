@@ -1,4 +1,4 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional } from 'class-validator';
 import { GivenPassword, NewPassword } from '../../passwords/password.field';
 
@@ -15,4 +15,9 @@ export class DeleteAccountDto {
   @IsOptional()
   @GivenPassword()
   password?: string;
+}
+
+export class UserSecretDto {
+  @ApiProperty({ description: 'The new secret, shown this once; the old one stops working.' })
+  userSecret: string;
 }

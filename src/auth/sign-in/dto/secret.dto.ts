@@ -33,8 +33,3 @@ export class SecretAccountDto {
   @ApiProperty({ description: 'Shown this once; only its hash is kept.' })
   userSecret: string;
 }
-
-export class UserSecretDto {
-  @ApiProperty({ description: 'The new secret, shown this once; the old one stops working.' })
-  userSecret: string;
-}
