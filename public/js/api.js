@@ -1,6 +1,8 @@
 // The API client of the page. The access token lives only in this module's
 // memory; the refresh token lives in an HttpOnly cookie that the API sets when
-// the page signs in with `X-Refresh-Cookie: 1`, so no script can read it.
+// the page signs in with `X-Refresh-Cookie: 1`, so no script can read it. The
+// mfaToken of a sign-in waiting for its second step lives here too, in memory
+// only, until that step is done or given up.
 
 const BASE = '/api/v1';
 
@@ -13,6 +15,9 @@ export class ApiError extends Error {
     this.detail = problem?.detail ?? '';
     this.errors = Array.isArray(problem?.errors) ? problem.errors : [];
     this.retryAfter = retryAfter;
+    // 403 `mfa_required`: which second factors the sign-in may go on with.
+    this.methods = Array.isArray(problem?.methods) ? problem.methods : [];
+    this.mfaToken = typeof problem?.mfaToken === 'string' ? problem.mfaToken : null;
   }
 }
 
@@ -21,6 +26,7 @@ export class ApiError extends Error {
 const HINT = 'auth.signedIn';
 
 let access = null; // { token, user }
+let secondStep = null; // the mfaToken of a sign-in waiting for its code
 let refreshTimer = null;
 let onSignedOut = () => {};
 
@@ -143,9 +149,53 @@ export async function restore() {
   }
 }
 
+/**
+ * Signs in with a password. For an account with two-step sign-in this throws
+ * the 403 `mfa_required` error, and `finishSignIn` takes it on with a code.
+ */
 export async function signIn(login, password) {
   const body = login.includes('@') ? { email: login, password } : { username: login, password };
-  return adopt(await send('POST', '/auth/login', { body, cookie: true }));
+  secondStep = null;
+  try {
+    return adopt(await send('POST', '/auth/login', { body, cookie: true }));
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'mfa_required') {
+      secondStep = error.mfaToken;
+      error.mfaToken = null;
+    }
+    throw error;
+  }
+}
+
+/** The second step of a sign-in: a code from the authenticator app, or a recovery code. */
+export async function finishSignIn(code) {
+  if (!secondStep) {
+    throw new ApiError(401, {
+      code: 'invalid_mfa_token',
+      detail: 'This sign-in is no longer waiting for a code: sign in again.',
+    });
+  }
+  try {
+    const pair = await send('POST', '/auth/mfa/verify', {
+      body: { mfaToken: secondStep, code },
+      cookie: true,
+    });
+    secondStep = null;
+    return adopt(pair);
+  } catch (error) {
+    if (
+      error instanceof ApiError &&
+      ['invalid_mfa_token', 'too_many_attempts', 'account_disabled'].includes(error.code)
+    ) {
+      secondStep = null;
+    }
+    throw error;
+  }
+}
+
+/** Gives up a sign-in that waits for its second step. */
+export function forgetSecondStep() {
+  secondStep = null;
 }
 
 export async function signOut(everywhere) {
@@ -199,4 +249,44 @@ export function endSession(id) {
 export async function deleteAccount(password) {
   await authed('DELETE', '/users/me', { password });
   endLocally(false);
+}
+
+/** The account's user object again, after a change the API made to it (e.g. `mfaEnabled`). */
+async function reloadUser() {
+  try {
+    const user = await authed('GET', '/users/me');
+    if (access) {
+      access.user = user;
+    }
+  } catch {
+    // Only a cache: the next sign-in or refresh brings it anyway.
+  }
+}
+
+/** `{ totp: { enabled, createdAt, lastUsedAt }, recoveryCodesLeft, passkeys }` */
+export function mfaStatus() {
+  return authed('GET', '/users/me/mfa');
+}
+
+/** A new authenticator, pending until confirmed: `{ secret, otpauthUri, qrCode }`. */
+export function startTotp(password) {
+  return authed('POST', '/users/me/mfa/totp', { password });
+}
+
+/** Turns the pending authenticator on; the ten recovery codes, shown this once. */
+export async function confirmTotp(code) {
+  const { recoveryCodes } = await authed('POST', '/users/me/mfa/totp/confirm', { code });
+  await reloadUser();
+  return recoveryCodes;
+}
+
+export async function disableTotp(password, code) {
+  await authed('DELETE', '/users/me/mfa/totp', { password, code });
+  await reloadUser();
+}
+
+/** Ten new recovery codes; the older ones stop working. */
+export async function newRecoveryCodes(code) {
+  const { recoveryCodes } = await authed('POST', '/users/me/mfa/recovery-codes', { code });
+  return recoveryCodes;
 }

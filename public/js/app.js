@@ -4,13 +4,19 @@ import * as api from './api.js';
 import { busy, clearErrors, onSubmit, showError, showFormError } from './forms.js';
 
 const $ = (id) => document.getElementById(id);
-const VIEWS = ['signin', 'signup', 'verify', 'forgot', 'reset', 'account'];
+const VIEWS = ['signin', 'second-step', 'signup', 'verify', 'forgot', 'reset', 'account'];
 
 /** What the page remembers between screens, in memory only. */
 const state = { pendingEmail: null, pendingPassword: null, resetToken: null };
 
 function show(view, notice) {
   $('loading').hidden = true;
+  if (view !== 'second-step') {
+    api.forgetSecondStep();
+  }
+  if (view !== 'account') {
+    resetMfaCard();
+  }
   for (const name of VIEWS) {
     $(`view-${name}`).hidden = name !== view;
   }
@@ -34,6 +40,55 @@ document.addEventListener('click', (event) => {
 
 api.whenSignedOut(() => show('signin', 'Your session has ended. Sign in again.'));
 
+/** Messages for second-factor codes (the defaults speak of mailed codes). */
+const AUTHENTICATOR_MESSAGES = {
+  invalid_code: {
+    field: 'code',
+    text: 'That code is not right, or it was already used. Enter the code your authenticator app shows now, or an unused recovery code.',
+  },
+};
+
+/** A code as typed: spaces go, and a 6-digit code copied as "123 456" is one code. */
+function typedCode(data, what) {
+  const code = String(data.get('code')).trim();
+  if (!code) {
+    throw new api.ApiError(400, {
+      code: 'validation_failed',
+      errors: [{ field: 'code', message: `Enter ${what}` }],
+    });
+  }
+  return /^[\d\s]+$/.test(code) ? code.replace(/\s/g, '') : code;
+}
+
+/**
+ * Signs in with a password, then opens the account. An account with
+ * two-step sign-in goes on to the code screen instead.
+ */
+async function signInWithPassword(login, password, notice) {
+  try {
+    await api.signIn(login, password);
+  } catch (error) {
+    if (error.code !== 'mfa_required') {
+      throw error;
+    }
+    if (!error.methods.some((method) => method === 'totp' || method === 'recovery_code')) {
+      api.forgetSecondStep();
+      throw new api.ApiError(403, {
+        code: 'mfa_unsupported',
+        detail:
+          'This account signs in with a passkey as its second step, which this page cannot do yet.',
+      });
+    }
+    $('signin-password').value = '';
+    $('second-step-form').reset();
+    clearErrors($('second-step-form'));
+    show('second-step');
+    return;
+  }
+  $('signin-form').reset();
+  await openAccount(notice);
+}
+
 // Sign in
 onSubmit(
   $('signin-form'),
@@ -46,7 +101,7 @@ onSubmit(
       });
     }
     try {
-      await api.signIn(login, String(data.get('password')));
+      await signInWithPassword(login, String(data.get('password')));
     } catch (error) {
       if (error.code === 'email_not_verified' && login.includes('@')) {
         state.pendingEmail = login;
@@ -57,10 +112,37 @@ onSubmit(
       }
       throw error;
     }
+  },
+  { email: 'login', username: 'login' },
+);
+
+// The second step of a sign-in
+onSubmit(
+  $('second-step-form'),
+  async (data) => {
+    const code = typedCode(data, 'the code from your authenticator app, or a recovery code');
+    try {
+      await api.finishSignIn(code);
+    } catch (error) {
+      const again = {
+        invalid_mfa_token:
+          'This sign-in expired or was already finished. Sign in again with your password.',
+        too_many_attempts:
+          'Too many wrong codes, so that sign-in no longer works. Sign in again with your password, then enter the code your app shows now.',
+      }[error.code];
+      if (!again) {
+        throw error;
+      }
+      show('signin');
+      showFormError($('signin-form'), again);
+      return;
+    }
+    $('second-step-form').reset();
     $('signin-form').reset();
     await openAccount();
   },
-  { email: 'login', username: 'login' },
+  {},
+  AUTHENTICATOR_MESSAGES,
 );
 
 // Sign up, then the emailed code, then signed in
@@ -89,8 +171,11 @@ onSubmit($('verify-form'), async (data) => {
   const { pendingEmail, pendingPassword } = state;
   state.pendingPassword = null;
   if (pendingPassword) {
-    await api.signIn(pendingEmail, pendingPassword);
-    await openAccount('Your email address is confirmed. Welcome!');
+    await signInWithPassword(
+      pendingEmail,
+      pendingPassword,
+      'Your email address is confirmed. Welcome!',
+    );
   } else {
     show('signin', 'Your email address is confirmed. Sign in.');
   }
@@ -233,11 +318,180 @@ async function renderSessions() {
   );
 }
 
+// Two-step sign-in: its status, and setting it up, off, or new recovery codes.
+const MFA_PARTS = ['mfa-setup-form', 'mfa-confirm-form', 'mfa-codes', 'mfa-on'];
+
+function showMfaPart(part, focus) {
+  for (const id of MFA_PARTS) {
+    $(id).hidden = id !== part;
+  }
+  focus?.focus();
+}
+
+/** Forgets what the card showed of a set-up (the secret, the recovery codes) and its typed values. */
+function resetMfaCard() {
+  for (const id of [
+    'mfa-setup-form',
+    'mfa-confirm-form',
+    'mfa-regenerate-form',
+    'mfa-disable-form',
+  ]) {
+    $(id).reset();
+    clearErrors($(id));
+  }
+  $('mfa-qr').removeAttribute('src');
+  $('mfa-secret').textContent = '';
+  $('mfa-uri').setAttribute('href', '#');
+  $('mfa-recovery-codes').replaceChildren();
+  showMfaPart(null);
+}
+
+async function renderMfa() {
+  const problem = $('mfa-error');
+  problem.hidden = true;
+  let status;
+  try {
+    status = await api.mfaStatus();
+  } catch (error) {
+    problem.textContent =
+      error.detail || 'The two-step sign-in settings could not be loaded. Try again.';
+    problem.hidden = false;
+    return;
+  }
+  const on = status.totp.enabled;
+  const line = $('mfa-status');
+  const badge = document.createElement('span');
+  badge.className = on ? 'badge' : 'badge warn';
+  badge.textContent = on ? 'on' : 'off';
+  if (on) {
+    const left = status.recoveryCodesLeft;
+    const since = status.totp.createdAt
+      ? ` since ${dateFormat.format(new Date(status.totp.createdAt))}`
+      : '';
+    line.replaceChildren(
+      `Two-step sign-in is on${since}`,
+      badge,
+      document.createElement('br'),
+      `${left} recovery ${left === 1 ? 'code' : 'codes'} left.${left <= 3 ? ' Make new ones soon.' : ''}`,
+    );
+  } else {
+    line.replaceChildren(
+      'Two-step sign-in is off',
+      badge,
+      document.createElement('br'),
+      'Signing in asks for your password only.',
+    );
+  }
+  // Recovery codes on screen stay until the person says they saved them.
+  if ($('mfa-codes').hidden && $('mfa-confirm-form').hidden) {
+    showMfaPart(on ? 'mfa-on' : 'mfa-setup-form');
+  }
+}
+
+function showRecoveryCodes(codes, title) {
+  $('mfa-codes-title').textContent = title;
+  $('mfa-recovery-codes').replaceChildren(
+    ...codes.map((code) => {
+      const item = document.createElement('li');
+      const text = document.createElement('code');
+      text.textContent = code;
+      item.append(text);
+      return item;
+    }),
+  );
+  showMfaPart('mfa-codes', $('mfa-codes-title'));
+}
+
+onSubmit($('mfa-setup-form'), async (data) => {
+  let setup;
+  try {
+    setup = await api.startTotp(String(data.get('password')));
+  } catch (error) {
+    if (error.code === 'totp_already_enabled') {
+      await renderMfa();
+    }
+    throw error;
+  }
+  $('mfa-setup-form').reset();
+  $('mfa-qr').src = setup.qrCode;
+  $('mfa-secret').textContent = setup.secret;
+  $('mfa-uri').href = setup.otpauthUri;
+  $('mfa-confirm-form').reset();
+  showMfaPart('mfa-confirm-form', $('mfa-confirm-title'));
+});
+
+onSubmit(
+  $('mfa-confirm-form'),
+  async (data) => {
+    let codes;
+    try {
+      codes = await api.confirmTotp(typedCode(data, 'the 6-digit code your app shows'));
+    } catch (error) {
+      if (error.code === 'not_found') {
+        resetMfaCard();
+        await renderMfa();
+        showFormError(
+          $('mfa-setup-form'),
+          'The set-up took too long (or was replaced by another). Start again.',
+        );
+        $('mfa-setup-password').focus();
+        return;
+      }
+      throw error;
+    }
+    $('mfa-confirm-form').reset();
+    $('mfa-qr').removeAttribute('src');
+    $('mfa-secret').textContent = '';
+    showRecoveryCodes(codes, 'Two-step sign-in is on: save your recovery codes');
+    await Promise.all([renderMfa(), renderSessions()]);
+  },
+  {},
+  AUTHENTICATOR_MESSAGES,
+);
+
+$('mfa-confirm-cancel').addEventListener('click', () => {
+  resetMfaCard();
+  showMfaPart('mfa-setup-form', $('mfa-title'));
+});
+
+$('mfa-codes-done').addEventListener('click', () => {
+  $('mfa-recovery-codes').replaceChildren();
+  showMfaPart('mfa-on', $('mfa-title'));
+});
+
+onSubmit(
+  $('mfa-regenerate-form'),
+  async (data) => {
+    const codes = await api.newRecoveryCodes(typedCode(data, 'the 6-digit code your app shows'));
+    $('mfa-regenerate-form').reset();
+    showRecoveryCodes(codes, 'Your new recovery codes');
+    await renderMfa();
+  },
+  {},
+  AUTHENTICATOR_MESSAGES,
+);
+
+onSubmit(
+  $('mfa-disable-form'),
+  async (data) => {
+    await api.disableTotp(
+      String(data.get('password')),
+      typedCode(data, 'the code from your authenticator app, or a recovery code'),
+    );
+    $('mfa-disable-form').reset();
+    showMfaPart(null);
+    show('account', 'Two-step sign-in is off. Signing in asks for your password only.');
+    await renderMfa();
+  },
+  {},
+  AUTHENTICATOR_MESSAGES,
+);
+
 async function openAccount(notice) {
   const user = api.currentUser();
   renderProfile(user);
   show('account', notice);
-  await renderSessions();
+  await Promise.all([renderMfa(), renderSessions()]);
 }
 
 onSubmit(

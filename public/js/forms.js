@@ -80,8 +80,12 @@ export function showFormError(form, text) {
   slot.hidden = false;
 }
 
-/** Puts an API error where it belongs: next to its field(s), or at the top of the form. */
-export function showError(form, error, fieldAliases = {}) {
+/**
+ * Puts an API error where it belongs: next to its field(s), or at the top of
+ * the form. `messages` replaces the plain-words messages of some codes for
+ * this form (a code means something else for an authenticator than in a mail).
+ */
+export function showError(form, error, fieldAliases = {}, messages = {}) {
   if (!(error instanceof ApiError)) {
     showFormError(form, 'Something went wrong. Try again.');
     return;
@@ -103,7 +107,7 @@ export function showError(form, error, fieldAliases = {}) {
     focusFirstInvalid(form);
     return;
   }
-  const known = MESSAGES[error.code];
+  const known = messages[error.code] ?? MESSAGES[error.code];
   if (error.code === 'rate_limited') {
     const wait =
       error.retryAfter > 0
@@ -145,7 +149,7 @@ function focusFirstInvalid(form) {
  * Runs `work` for a submitted form: errors cleared, every button of the form
  * disabled (and the form marked busy) until the request has answered.
  */
-export function onSubmit(form, work, fieldAliases) {
+export function onSubmit(form, work, fieldAliases, messages) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     if (form.getAttribute('aria-busy') === 'true') {
@@ -156,7 +160,7 @@ export function onSubmit(form, work, fieldAliases) {
       try {
         await work(new FormData(form));
       } catch (error) {
-        showError(form, error, fieldAliases);
+        showError(form, error, fieldAliases, messages);
       }
     });
   });

@@ -1,3 +1,4 @@
+import { returningRows } from '../database/returning';
 import { Injectable, Optional } from '@nestjs/common';
 import { InjectEntityManager } from '@nestjs/typeorm';
 import { EntityManager } from 'typeorm';
@@ -50,8 +51,8 @@ export class OutboxRepository {
    * we deliver, so several instances never send one mail twice.
    */
   async claimDue(limit: number, leaseSeconds: number): Promise<OutboxMailEntity[]> {
-    // An UPDATE … RETURNING answers [rows, affected count] through TypeORM's postgres driver.
-    const [rows] = await this.manager.query<[OutboxRow[], number]>(
+    const rows = await returningRows<OutboxRow>(
+      this.manager,
       `UPDATE outbox SET attempts = attempts + 1,
               locked_until = now() + make_interval(secs => $2)
         WHERE id IN (

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectEntityManager } from '@nestjs/typeorm';
 import { EntityManager } from 'typeorm';
+import { returningRows } from '../../database/returning';
 import { MfaChallengeEntity, TotpAuthenticatorEntity } from './mfa.entities';
 
 /** How long an authenticator waits for its first code before a new enrolment is needed. */
@@ -35,7 +36,8 @@ export class MfaRepository {
 
   /** Activates the pending authenticator (not older than PENDING_TOTP_SECONDS) with its first code's step. */
   async confirmTotp(userId: string, step: number, manager: EntityManager): Promise<boolean> {
-    const rows: unknown[] = await manager.query(
+    const rows = await returningRows(
+      manager,
       `UPDATE totp_authenticators
           SET confirmed_at = now(), last_used_at = now(), last_used_step = $2
         WHERE user_id = $1 AND confirmed_at IS NULL
@@ -48,7 +50,8 @@ export class MfaRepository {
 
   /** Records the use of an active authenticator's code; false when that step (or a later one) was used already. */
   async useTotpStep(userId: string, step: number, manager = this.manager): Promise<boolean> {
-    const rows: unknown[] = await manager.query(
+    const rows = await returningRows(
+      manager,
       `UPDATE totp_authenticators SET last_used_at = now(), last_used_step = $2
         WHERE user_id = $1 AND confirmed_at IS NOT NULL AND coalesce(last_used_step, -1) < $2
        RETURNING user_id`,
@@ -59,12 +62,14 @@ export class MfaRepository {
 
   /** Removes the authenticator (active or pending) and the recovery codes; whether an active one was removed. */
   async deleteTotp(userId: string, manager: EntityManager): Promise<boolean> {
-    const rows: unknown[] = await manager.query(
-      `DELETE FROM totp_authenticators WHERE user_id = $1 RETURNING confirmed_at IS NOT NULL AS active`,
+    const rows = await returningRows<{ active: boolean }>(
+      manager,
+      `DELETE FROM totp_authenticators WHERE user_id = $1
+       RETURNING confirmed_at IS NOT NULL AS active`,
       [userId],
     );
     await manager.query(`DELETE FROM recovery_codes WHERE user_id = $1`, [userId]);
-    return rows.some((row) => (row as { active: boolean }).active);
+    return rows.some((row) => row.active);
   }
 
   /** Replaces every recovery code of the user: the older ones are void. */
@@ -86,7 +91,8 @@ export class MfaRepository {
     codeHash: string,
     manager = this.manager,
   ): Promise<boolean> {
-    const rows: unknown[] = await manager.query(
+    const rows = await returningRows(
+      manager,
       `UPDATE recovery_codes SET used_at = now()
         WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL
        RETURNING id`,
