@@ -47,16 +47,26 @@ const AUTHENTICATOR_MESSAGES = {
     text: 'That code is not right, or it was already used. Enter the code your authenticator app shows now, or an unused recovery code.',
   },
 };
+/** The same, where only the app's code is taken (no recovery code). */
+const APP_CODE_MESSAGES = {
+  invalid_code: {
+    field: 'code',
+    text: 'That code is not right, or it was already used. Enter the code your authenticator app shows now.',
+  },
+};
+
+/** A field that must not be empty, as typed; its message, beside it, when it is. */
+function given(data, field, message) {
+  const value = String(data.get(field) ?? '');
+  if (!value.trim()) {
+    throw new api.ApiError(400, { code: 'validation_failed', errors: [{ field, message }] });
+  }
+  return value;
+}
 
 /** A code as typed: spaces go, and a 6-digit code copied as "123 456" is one code. */
 function typedCode(data, what) {
-  const code = String(data.get('code')).trim();
-  if (!code) {
-    throw new api.ApiError(400, {
-      code: 'validation_failed',
-      errors: [{ field: 'code', message: `Enter ${what}` }],
-    });
-  }
+  const code = given(data, 'code', `Enter ${what}`).trim();
   return /^[\d\s]+$/.test(code) ? code.replace(/\s/g, '') : code;
 }
 
@@ -129,6 +139,7 @@ onSubmit(
           'This sign-in expired or was already finished. Sign in again with your password.',
         too_many_attempts:
           'Too many wrong codes, so that sign-in no longer works. Sign in again with your password, then enter the code your app shows now.',
+        account_disabled: 'This account is disabled. Contact the people who run this service.',
       }[error.code];
       if (!again) {
         throw error;
@@ -343,6 +354,7 @@ function resetMfaCard() {
   $('mfa-secret').textContent = '';
   $('mfa-uri').setAttribute('href', '#');
   $('mfa-recovery-codes').replaceChildren();
+  $('mfa-status').textContent = 'Loading…';
   showMfaPart(null);
 }
 
@@ -359,29 +371,18 @@ async function renderMfa() {
     return;
   }
   const on = status.totp.enabled;
-  const line = $('mfa-status');
   const badge = document.createElement('span');
   badge.className = on ? 'badge' : 'badge warn';
   badge.textContent = on ? 'on' : 'off';
+  let details = 'Signing in asks for your password only.';
   if (on) {
     const left = status.recoveryCodesLeft;
     const since = status.totp.createdAt
-      ? ` since ${dateFormat.format(new Date(status.totp.createdAt))}`
+      ? ` on ${dateFormat.format(new Date(status.totp.createdAt))}`
       : '';
-    line.replaceChildren(
-      `Two-step sign-in is on${since}`,
-      badge,
-      document.createElement('br'),
-      `${left} recovery ${left === 1 ? 'code' : 'codes'} left.${left <= 3 ? ' Make new ones soon.' : ''}`,
-    );
-  } else {
-    line.replaceChildren(
-      'Two-step sign-in is off',
-      badge,
-      document.createElement('br'),
-      'Signing in asks for your password only.',
-    );
+    details = `Authenticator app set up${since}. ${left} recovery ${left === 1 ? 'code' : 'codes'} left.${left <= 3 ? ' Make new ones soon.' : ''}`;
   }
+  $('mfa-status').replaceChildren('Status:', badge, document.createElement('br'), details);
   // Recovery codes on screen stay until the person says they saved them.
   if ($('mfa-codes').hidden && $('mfa-confirm-form').hidden) {
     showMfaPart(on ? 'mfa-on' : 'mfa-setup-form');
@@ -405,12 +406,14 @@ function showRecoveryCodes(codes, title) {
 onSubmit($('mfa-setup-form'), async (data) => {
   let setup;
   try {
-    setup = await api.startTotp(String(data.get('password')));
+    setup = await api.startTotp(given(data, 'password', 'Enter your password'));
   } catch (error) {
-    if (error.code === 'totp_already_enabled') {
-      await renderMfa();
+    if (error.code !== 'totp_already_enabled') {
+      throw error;
     }
-    throw error;
+    show('account', 'Two-step sign-in is already on: it was set up in another session.');
+    await renderMfa();
+    return;
   }
   $('mfa-setup-form').reset();
   $('mfa-qr').src = setup.qrCode;
@@ -446,7 +449,7 @@ onSubmit(
     await Promise.all([renderMfa(), renderSessions()]);
   },
   {},
-  AUTHENTICATOR_MESSAGES,
+  APP_CODE_MESSAGES,
 );
 
 $('mfa-confirm-cancel').addEventListener('click', () => {
@@ -468,14 +471,14 @@ onSubmit(
     await renderMfa();
   },
   {},
-  AUTHENTICATOR_MESSAGES,
+  APP_CODE_MESSAGES,
 );
 
 onSubmit(
   $('mfa-disable-form'),
   async (data) => {
     await api.disableTotp(
-      String(data.get('password')),
+      given(data, 'password', 'Enter your password'),
       typedCode(data, 'the code from your authenticator app, or a recovery code'),
     );
     $('mfa-disable-form').reset();

@@ -1,38 +1,36 @@
 /// <reference lib="dom" />
-import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { resetLinkIn } from '../support/smtp-sink';
 import {
-  type Browser,
-  type BrowserContext,
-  chromium,
-  type Locator,
-  type Page,
-} from 'playwright-core';
-import { codeIn, resetLinkIn, SmtpSink } from '../support/smtp-sink';
-import { useRealService } from '../support/service-process';
+  eventually,
+  expectView,
+  hasCount,
+  hasText,
+  isDisabled,
+  person,
+  shot,
+  sidewaysOverflow,
+  signIn,
+  signUp,
+  STRONG,
+  STRONGER,
+  THIRD,
+  useBrowserRig,
+} from './support';
 
 /**
  * The web page in Debian's Chromium, driven by playwright-core, against the
  * built app (`dist/`) on the embedded store, with an SMTP server here.
  * Screenshots of every screen go to test-results/screenshots (git-ignored).
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SHOTS = join(process.cwd(), 'test-results', 'screenshots');
-const STRONG = 'violet tractor harbour 42';
-const STRONGER = 'amber lantern quietly 77';
-const THIRD = 'copper meadow whistle 19';
-
-const real = useRealService();
-let sink: SmtpSink;
+// Short-lived access tokens, so the page's refresh ahead of expiry shows within the test.
+const rig = useBrowserRig({ JWT_ACCESS_TTL: '8' });
+const { openTab, newestCode } = rig;
 let pictures: Server;
 let pictureUrl: string;
-let base: string;
-let browser: Browser;
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  sink = await SmtpSink.start();
   // A picture on another origin, as a user's picture URL would be.
   pictures = createServer((_request, response) => {
     response.writeHead(200, { 'content-type': 'image/svg+xml' });
@@ -43,141 +41,11 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => pictures.listen(0, '127.0.0.1', resolve));
   const address = pictures.address();
   pictureUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/ada.svg`;
-
-  ({ base } = await real.start(
-    {
-      MAIL_URL: sink.url,
-      JWT_SECRET: 'browser-test-secret-browser-test-secret-01234',
-      // Short-lived access tokens, so the page's refresh ahead of expiry shows within the test.
-      JWT_ACCESS_TTL: '8',
-      LOG_LEVEL: 'warn',
-    },
-    { built: true },
-  ));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--disable-sync',
-      '--disable-quic',
-    ],
-  });
-}, 120000);
-
-afterAll(async () => {
-  await browser?.close();
-  await sink?.close();
-  await new Promise((resolve) => pictures?.close(resolve));
 });
 
-/**
- * A browser context whose page records what its console says. Chromium also
- * reports each 4xx answer of the API as "Failed to load resource": those are
- * the API's expected answers (a wrong password is a 401), so they are kept
- * apart; any other console error or uncaught exception fails the test.
- */
-interface Tab {
-  context: BrowserContext;
-  page: Page;
-  consoleErrors: string[];
-  failedLoads: string[];
-}
-
-async function openTab(viewport = { width: 1024, height: 800 }): Promise<Tab> {
-  const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  const consoleErrors: string[] = [];
-  const failedLoads: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() !== 'error') {
-      return;
-    }
-    if (
-      /^Failed to load resource: the server responded with a status of 4\d\d/.test(message.text())
-    ) {
-      failedLoads.push(message.text());
-    } else {
-      consoleErrors.push(message.text());
-    }
-  });
-  page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
-  page.on('dialog', (dialog) => void dialog.accept());
-  await page.goto(base);
-  return { context, page, consoleErrors, failedLoads };
-}
-
-/** Polls until `check` passes (Playwright's own matchers belong to @playwright/test, not playwright-core). */
-async function eventually(check: () => Promise<void>, timeoutMs = 10000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) {
-        throw error;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
-
-/** The element's text contains `expected`, or matches it. */
-const hasText = (locator: Locator, expected: string | RegExp) =>
-  eventually(async () => {
-    const text = (await locator.textContent()) ?? '';
-    if (typeof expected === 'string') {
-      expect(text).toContain(expected);
-    } else {
-      expect(text).toMatch(expected);
-    }
-  });
-
-const hasCount = (locator: Locator, count: number) =>
-  eventually(async () => expect(await locator.count()).toBe(count));
-
-const isDisabled = (locator: Locator, disabled: boolean) =>
-  eventually(async () => expect(await locator.isDisabled()).toBe(disabled));
-
-const shot = (page: Page, name: string) =>
-  page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-
-const visibleView = (page: Page) => page.locator('section.view:not([hidden])').getAttribute('id');
-
-async function expectView(page: Page, view: string): Promise<void> {
-  await page.locator(`#view-${view}`).waitFor({ state: 'visible' });
-  expect(await visibleView(page)).toBe(`view-${view}`);
-}
-
-async function signIn(page: Page, login: string, password: string): Promise<void> {
-  await page.fill('#signin-login', login);
-  await page.fill('#signin-password', password);
-  await page.click('#signin-form button[type=submit]');
-}
-
-function person() {
-  const tag = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-  return { email: `web.${tag}@example.com`, username: `web_${tag}`, fullName: 'Ada Lovelace' };
-}
-
-async function signUp(page: Page, who: ReturnType<typeof person>): Promise<void> {
-  await page.click('text=Create an account');
-  await expectView(page, 'signup');
-  await page.fill('#signup-email', who.email);
-  await page.fill('#signup-username', who.username);
-  await page.fill('#signup-fullName', who.fullName);
-  await page.fill('#signup-password', STRONG);
-  await page.click('#signup-form button[type=submit]');
-  await expectView(page, 'verify');
-}
-
-const newestCode = async (email: string, after = 0) =>
-  codeIn(await sink.waitFor((m) => m.to.includes(email) && sink.to(email).length > after));
+afterAll(async () => {
+  await new Promise((resolve) => pictures?.close(resolve));
+});
 
 describe('The web page in Chromium', () => {
   it('should take a new person from sign-up to deleting the account, with every screen working', async () => {
@@ -366,11 +234,11 @@ describe('The web page in Chromium', () => {
     await expectView(page, 'signin');
     await hasText(page.locator('#notice'), 'on its way');
 
-    const mail = await sink.waitFor(
+    const mail = await rig.sink.waitFor(
       (m) => m.to.includes(who.email) && /reset\?token=/.test(m.text),
     );
     const { href } = resetLinkIn(mail);
-    expect(href.startsWith(`${base}/reset?token=`)).toBe(true);
+    expect(href.startsWith(`${rig.base}/reset?token=`)).toBe(true);
     await page.goto(href);
     await expectView(page, 'reset');
     await page.fill('#reset-newPassword', 'password123');
@@ -455,7 +323,7 @@ describe('The web page on a phone', () => {
     body?: object,
     headers: Record<string, string> = {},
   ): Promise<Record<string, unknown> | null> {
-    const response = await fetch(`${base}/api/v1${path}`, {
+    const response = await fetch(`${rig.base}/api/v1${path}`, {
       method,
       headers: { 'content-type': 'application/json', ...headers },
       body: body && JSON.stringify(body),
@@ -545,14 +413,14 @@ describe('The web page on a phone', () => {
     {
       name: 'forgot, incomplete link',
       open: async (page) => {
-        await page.goto(`${base}/reset`);
+        await page.goto(`${rig.base}/reset`);
         await expectView(page, 'forgot');
       },
     },
     {
       name: 'reset, spent link',
       open: async (page) => {
-        await page.goto(`${base}/reset?token=${'0'.repeat(64)}`);
+        await page.goto(`${rig.base}/reset?token=${'0'.repeat(64)}`);
         await page.fill('#reset-newPassword', STRONGER);
         await page.click('#reset-form button[type=submit]');
         await hasText(page.locator('#reset-form .form-error'), 'no longer works');
@@ -573,30 +441,6 @@ describe('The web page on a phone', () => {
       },
     },
   ];
-
-  /**
-   * How far the page scrolls sideways (root and body; 0 when it fits), and the
-   * elements whose box sticks out of the viewport, as "tag#id.class +Npx".
-   */
-  const sidewaysOverflow = (page: Page) =>
-    page.evaluate(() => {
-      const root = document.documentElement;
-      const width = root.clientWidth;
-      const outside = (element: Element) => {
-        const box = element.getBoundingClientRect();
-        return box.width > 0 && (box.right > width + 0.5 || box.left < -0.5);
-      };
-      const sticksOut = [...document.body.querySelectorAll('*')].filter(outside).map((element) => {
-        const box = element.getBoundingClientRect();
-        const name = `${element.tagName.toLowerCase()}${element.id ? `#${element.id}` : ''}${[...element.classList].map((c) => `.${c}`).join('')}`;
-        return `${name} +${Math.ceil(Math.max(box.right - width, -box.left))}px`;
-      });
-      return {
-        root: root.scrollWidth - root.clientWidth,
-        body: document.body.scrollWidth - document.body.clientWidth,
-        sticksOut,
-      };
-    });
 
   const cases = SCREENS.flatMap((screen) => WIDTHS.map((width) => ({ ...screen, width })));
 
