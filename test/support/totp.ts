@@ -36,7 +36,9 @@ export async function awayFromStepEnd(marginMs = 4000): Promise<void> {
 
 /** A 6-digit code that is none of the codes of this secret from two steps back to two ahead. */
 export async function wrongCode(secret: string): Promise<string> {
-  const near = await Promise.all([-60, -30, 0, 30, 60].map((offset) => codeFromNow(secret, offset)));
+  const near = await Promise.all(
+    [-60, -30, 0, 30, 60].map((offset) => codeFromNow(secret, offset)),
+  );
   for (let n = 0; ; n += 1) {
     const candidate = String(n).padStart(6, '0');
     if (!near.includes(candidate)) {

@@ -33,6 +33,12 @@ describe('TOTP', () => {
     expect(await matchingStep(secret, code, step(NOW) - 1, NOW)).toBe(step(NOW));
   });
 
+  it('should refuse, not throw, when the last used step is past the window (a clock set back)', async () => {
+    const code = await codeAt(secret, NOW);
+    expect(await matchingStep(secret, code, step(NOW) + 1, NOW)).toBeNull();
+    expect(await matchingStep(secret, code, step(NOW) + 3, NOW)).toBeNull();
+  });
+
   it('should refuse what is not a 6-digit code without throwing', async () => {
     for (const code of ['', '12345', '1234567', 'abcdef', '12 345', 'k7m2p-xq9rt']) {
       expect(await matchingStep(secret, code, null, NOW)).toBeNull();

@@ -40,10 +40,18 @@ export async function matchingStep(
   if (!looksLikeTotp(code)) {
     return null;
   }
+  // A step used at or past the window's end (a clock set back, or another
+  // instance's clock ahead) leaves no later step here: refused, as otplib
+  // would otherwise throw on an afterTimeStep beyond the window.
+  const epoch = Math.floor(nowMs / 1000);
+  const lastInWindow = Math.floor((epoch + TOTP_PERIOD_SECONDS) / TOTP_PERIOD_SECONDS);
+  if (afterStep !== null && afterStep >= lastInWindow) {
+    return null;
+  }
   const result = await verify({
     secret,
     token: code,
-    epoch: Math.floor(nowMs / 1000),
+    epoch,
     epochTolerance: TOTP_PERIOD_SECONDS,
     ...(afterStep === null ? {} : { afterTimeStep: afterStep }),
   });

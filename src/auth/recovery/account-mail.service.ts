@@ -135,9 +135,7 @@ export class AccountMailService implements OnModuleInit {
     subject: string,
     what: (payload: Record<string, unknown>) => string,
   ): void {
-    this.composers.register(kind, (mail) =>
-      this.notice(mail, subject, what((mail.payload ?? {}))),
-    );
+    this.composers.register(kind, (mail) => this.notice(mail, subject, what(mail.payload ?? {})));
   }
 
   private async notice(
