@@ -5,7 +5,6 @@ import { AuditService } from '../../audit/audit.service';
 import type { AuthPrincipal } from '../../common/auth-principal';
 import type { ClientInfo } from '../../common/decorators/client-info.decorator';
 import { ProblemException } from '../../common/problem';
-import { fieldProblem } from '../../common/validation';
 import { OutboxService } from '../../mail/outbox.service';
 import { UserEntity } from '../../users/user.entity';
 import { UsersService } from '../../users/users.service';
@@ -15,7 +14,7 @@ import { PasswordResetService } from '../recovery/password-reset.service';
 import { SessionsService } from '../sessions/sessions.service';
 import { TokensService } from '../tokens/tokens.service';
 import { ChangePasswordDto, DeleteAccountDto } from './dto/account.dto';
-import { ReauthenticationService, wrongPassword } from './reauthentication.service';
+import { ReauthenticationService } from './reauthentication.service';
 
 /** The account's own credentials: changing the password, a new secret key, deleting the account. */
 @Injectable()
@@ -97,16 +96,7 @@ export class AccountService {
     dto: DeleteAccountDto,
     client: ClientInfo,
   ): Promise<void> {
-    const user = await this.users.findByIdWithPasswordHash(principal.user.id);
-    if (!user) {
-      throw wrongPassword();
-    }
-    if (user.passwordHash) {
-      if (dto.password === undefined) {
-        throw fieldProblem('password', 'password is required to delete a password account');
-      }
-      await this.reauthentication.confirmPassword(user, dto.password, client, wrongPassword);
-    }
+    const user = await this.reauthentication.confirmPasswordIfAny(principal, dto.password, client);
     await this.dataSource.transaction(async (manager) => {
       await this.users.deleteUser(user.id, manager);
       await this.audit.record({ type: 'user.deleted', userId: user.id, client }, manager);

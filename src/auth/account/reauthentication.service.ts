@@ -11,7 +11,7 @@ import { UsersService } from '../../users/users.service';
 import { PasswordsService } from '../passwords/passwords.service';
 import { SessionsService } from '../sessions/sessions.service';
 
-export const wrongPassword = () =>
+const wrongPassword = () =>
   new ProblemException('invalid_credentials', 'The password is wrong.');
 
 /**
@@ -36,6 +36,28 @@ export class ReauthenticationService {
     password: string | undefined,
     client: ClientInfo,
   ): Promise<UserEntity> {
+    const user = await this.confirmPasswordIfAny(principal, password, client);
+    if (
+      !user.passwordHash &&
+      !(await this.sessions.isRecent(principal, this.config.reauthMaxAge))
+    ) {
+      throw new ProblemException(
+        'reauthentication_required',
+        `Sign in again first: this change needs a sign-in less than ${this.config.reauthMaxAge} seconds old.`,
+      );
+    }
+    return user;
+  }
+
+  /**
+   * The caller's account (with its password hash); for a password account,
+   * once `password` is confirmed (400 when it is missing, 401 when wrong).
+   */
+  async confirmPasswordIfAny(
+    principal: AuthPrincipal,
+    password: string | undefined,
+    client: ClientInfo,
+  ): Promise<UserEntity> {
     const user = await this.users.findByIdWithPasswordHash(principal.user.id);
     if (!user) {
       throw new ProblemException('unauthorized', 'This account no longer exists.');
@@ -45,11 +67,6 @@ export class ReauthenticationService {
         throw fieldProblem('password', 'password is required: this account has one');
       }
       await this.confirmPassword(user, password, client, wrongPassword);
-    } else if (!(await this.sessions.isRecent(principal, this.config.reauthMaxAge))) {
-      throw new ProblemException(
-        'reauthentication_required',
-        `Sign in again first: this change needs a sign-in less than ${this.config.reauthMaxAge} seconds old.`,
-      );
     }
     return user;
   }

@@ -6,14 +6,13 @@ import { AuditService } from '../../audit/audit.service';
 import type { AuthPrincipal } from '../../common/auth-principal';
 import type { ClientInfo } from '../../common/decorators/client-info.decorator';
 import { ProblemException } from '../../common/problem';
-import { fieldProblem } from '../../common/validation';
 import { type AppConfig, InjectAppConfig } from '../../config/configuration';
 import { OutboxService } from '../../mail/outbox.service';
 import { AttemptLimiter } from '../../rate-limit/attempt-limiter.service';
 import { signInSubject } from '../../rate-limit/sign-in-subject';
 import type { UserEntity } from '../../users/user.entity';
 import { UsersService } from '../../users/users.service';
-import { ReauthenticationService, wrongPassword } from '../account/reauthentication.service';
+import { ReauthenticationService } from '../account/reauthentication.service';
 import { AccountMailService, noticeContext } from '../recovery/account-mail.service';
 import { SessionsService } from '../sessions/sessions.service';
 import { MfaStatusDto, RecoveryCodesDto, TotpEnrolmentDto } from './dto/mfa.dto';
@@ -218,16 +217,7 @@ export class MfaService implements OnModuleInit {
     dto: { password?: string; code: string },
     client: ClientInfo,
   ): Promise<void> {
-    const user = await this.users.findByIdWithPasswordHash(principal.user.id);
-    if (!user) {
-      throw noAuthenticator();
-    }
-    if (user.passwordHash) {
-      if (dto.password === undefined) {
-        throw fieldProblem('password', 'password is required: this account has one');
-      }
-      await this.reauthentication.confirmPassword(user, dto.password, client, wrongPassword);
-    }
+    const user = await this.reauthentication.confirmPasswordIfAny(principal, dto.password, client);
     if (!(await this.factors.findTotp(user.id))?.confirmedAt) {
       throw noAuthenticator();
     }
