@@ -65,7 +65,7 @@ export class MfaChallengesService {
         userId: user.id,
         tokenHash: this.tokens.hash(mfaToken),
         method: first.method,
-        amr: first.amr,
+        amr: [...first.amr],
       },
       this.config.mfa.tokenTtl,
     );

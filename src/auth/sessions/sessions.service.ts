@@ -22,7 +22,7 @@ const MAX_GRACE_STEPS = 3;
 export interface Authentication {
   /** For the audit and metrics: `password`, `secret`, `totp`, `recovery_code`, … */
   method: SignInMethod;
-  amr: AuthMethodRef[];
+  amr: readonly AuthMethodRef[];
   aal: AssuranceLevel;
 }
 
