@@ -11,8 +11,7 @@ import { UsersService } from '../../users/users.service';
 import { PasswordsService } from '../passwords/passwords.service';
 import { SessionsService } from '../sessions/sessions.service';
 
-const wrongPassword = () =>
-  new ProblemException('invalid_credentials', 'The password is wrong.');
+const wrongPassword = () => new ProblemException('invalid_credentials', 'The password is wrong.');
 
 /**
  * Proof, before a sensitive change, that the caller is the account's owner
