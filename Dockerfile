@@ -9,6 +9,8 @@ COPY migrations ./migrations
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
+# Also set JWT_SECRET, MAIL_URL and PUBLIC_URL (the address people use: links in mails, and
+# the passkey relying party, which cannot be 0.0.0.0): see docs/configuration.md.
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 DATA_DIR=/data
 WORKDIR /app
 COPY --from=build /app/package.json ./

@@ -37,12 +37,16 @@ function useListeningApp() {
     get base() {
       return `http://127.0.0.1:${port}`;
     },
+    /** PUBLIC_URL: a host name, since a passkey's RP ID cannot be an IP address. */
+    get publicUrl() {
+      return `http://localhost:${port}`;
+    },
     get http() {
       return app!.http;
     },
     async start(env: Env) {
       await app?.close();
-      app = await startApp(store!, { PUBLIC_URL: `http://127.0.0.1:${port}`, ...env });
+      app = await startApp(store!, { PUBLIC_URL: this.publicUrl, ...env });
       await app.app.listen(port, '127.0.0.1');
     },
     async downstream(algorithm: string) {
@@ -67,12 +71,12 @@ describe.each(Object.keys(ALGORITHMS) as Array<keyof typeof ALGORITHMS>)(
       expect(metadata.status).toBe(200);
       expect(metadata.body).toEqual({
         issuer: 'auth-service',
-        token_endpoint: `${service.base}/api/v1/auth/token`,
-        jwks_uri: `${service.base}/.well-known/jwks.json`,
+        token_endpoint: `${service.publicUrl}/api/v1/auth/token`,
+        jwks_uri: `${service.publicUrl}/.well-known/jwks.json`,
         grant_types_supported: ['password', 'refresh_token'],
         response_types_supported: [],
         token_endpoint_auth_methods_supported: ['none'],
-        service_documentation: `${service.base}/docs`,
+        service_documentation: `${service.publicUrl}/docs`,
       });
       const set = await service.http.get('/.well-known/jwks.json');
       expect(set.status).toBe(200);

@@ -64,7 +64,11 @@ describeShared('Several instances on one PostgreSQL and Redis (e2e, real process
   async function launch(): Promise<Instance> {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const started = spawnService({ ...env(), PORT: String(port), PUBLIC_URL: base });
+    const started = spawnService({
+      ...env(),
+      PORT: String(port),
+      PUBLIC_URL: `http://localhost:${port}`,
+    });
     const instance = { ...started, base, http: new RemoteHttp(base) };
     running.push(instance);
     return instance;

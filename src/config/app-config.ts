@@ -1,3 +1,4 @@
+import type { RelyingParty } from './relying-party';
 import type { JwtAlgorithm, SigningKey } from './signing-keys';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
@@ -49,6 +50,8 @@ export interface AppConfig {
     /** The name authenticator apps show for the account (WEBAUTHN_RP_NAME). */
     issuer: string;
   };
+  /** The WebAuthn relying party (WEBAUTHN_RP_ID, WEBAUTHN_RP_NAME, WEBAUTHN_ORIGINS). */
+  webauthn: RelyingParty;
   passwordResetTtl: number;
   requireVerifiedEmail: boolean;
   /** false only with RATE_LIMIT=off (benchmarks and tests of other things). */

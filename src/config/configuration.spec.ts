@@ -19,13 +19,45 @@ describe(loadConfig.name, () => {
       port: 3000,
       host: '127.0.0.1',
       databaseUrl: null,
-      publicUrl: 'http://127.0.0.1:3000',
+      publicUrl: 'http://localhost:3000',
       jwt: { accessTtl: 900, issuer: 'auth-service', audience: 'auth-service' },
       refresh: { ttl: 2592000, reuseGraceSeconds: 10 },
       argon2: { memoryCost: 19456, timeCost: 2, parallelism: 1 },
       bodyLimitBytes: 102400,
       reauthMaxAge: 600,
       mfa: { requiredForAdmins: false, tokenTtl: 300, issuer: 'auth-service' },
+      webauthn: { id: 'localhost', name: 'auth-service', origins: ['http://localhost:3000'] },
+    });
+  });
+
+  it('should default PUBLIC_URL to localhost on a loopback HOST only (a passkey RP ID cannot be an IP address)', () => {
+    const on = (HOST: string) =>
+      loadConfig({ JWT_SECRET: secret, DATA_DIR: dataDir(), HOST, PORT: '8080' }).publicUrl;
+    expect(on('127.0.0.1')).toBe('http://localhost:8080');
+    expect(on('::1')).toBe('http://localhost:8080');
+    expect(on('localhost')).toBe('http://localhost:8080');
+    expect(on('auth.internal')).toBe('http://auth.internal:8080');
+  });
+
+  it('should take the relying party from PUBLIC_URL, or from WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS', () => {
+    const base = { JWT_SECRET: secret, DATA_DIR: dataDir() };
+    expect(loadConfig({ ...base, PUBLIC_URL: 'https://auth.example.com/' }).webauthn).toEqual({
+      id: 'auth.example.com',
+      name: 'auth-service',
+      origins: ['https://auth.example.com'],
+    });
+    expect(
+      loadConfig({
+        ...base,
+        PUBLIC_URL: 'https://auth.example.com',
+        WEBAUTHN_RP_ID: 'example.com',
+        WEBAUTHN_RP_NAME: 'Example',
+        WEBAUTHN_ORIGINS: 'https://example.com, https://app.example.com',
+      }).webauthn,
+    ).toEqual({
+      id: 'example.com',
+      name: 'Example',
+      origins: ['https://example.com', 'https://app.example.com'],
     });
   });
 
@@ -67,6 +99,11 @@ describe(loadConfig.name, () => {
     ['MFA_REQUIRED_FOR_ADMINS', 'maybe', /MFA_REQUIRED_FOR_ADMINS/],
     ['MFA_TOKEN_TTL', '0', /MFA_TOKEN_TTL must be a whole number from 1/],
     ['REAUTH_MAX_AGE', 'soon', /REAUTH_MAX_AGE must be a whole number/],
+    ['PUBLIC_URL', 'http://192.168.1.5:3000', /WEBAUTHN_RP_ID must be a domain name, not an IP/],
+    ['WEBAUTHN_RP_ID', '10.0.0.1', /WEBAUTHN_RP_ID must be a domain name, not an IP/],
+    ['WEBAUTHN_RP_ID', 'example.com', /must be the host of every origin or a parent domain/],
+    ['WEBAUTHN_ORIGINS', 'localhost:3000', /WEBAUTHN_ORIGINS must list origins/],
+    ['WEBAUTHN_ORIGINS', 'http://evil-localhost:3000', /must be the host of every origin/],
   ])('should refuse %s=%s with one line naming the variable', (name, value, message) => {
     const sut = () => loadConfig({ JWT_SECRET: secret, DATA_DIR: dataDir(), [name]: value });
     expect(sut).toThrow(ConfigError);

@@ -13,6 +13,7 @@ import {
   SigningKeyError,
 } from './signing-keys';
 import type { AppConfig } from './app-config';
+import { defaultPublicUrl, relyingParty } from './relying-party';
 import { bool, ConfigError, type Env, int, oneOf, present, url } from './env';
 
 export type { AppConfig, LogLevel } from './app-config';
@@ -103,8 +104,9 @@ export function loadConfig(env: Env): AppConfig {
   const dataDir = resolve(present(env, 'DATA_DIR') ?? './data');
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']) ?? null;
   const publicUrl = (
-    url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://${host}:${port}`
+    url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? defaultPublicUrl(host, port)
   ).replace(/\/+$/, '');
+  const webauthn = relyingParty(env, publicUrl);
   const mailUrl = url(env, 'MAIL_URL', ['smtp:', 'smtps:']) ?? null;
   if (production && !mailUrl) {
     throw new ConfigError(
@@ -174,8 +176,9 @@ export function loadConfig(env: Env): AppConfig {
     mfa: {
       requiredForAdmins: bool(env, 'MFA_REQUIRED_FOR_ADMINS', false),
       tokenTtl: int(env, 'MFA_TOKEN_TTL', 300, 1, 3600),
-      issuer: present(env, 'WEBAUTHN_RP_NAME') ?? 'auth-service',
+      issuer: webauthn.name,
     },
+    webauthn,
     requireVerifiedEmail: bool(env, 'REQUIRE_VERIFIED_EMAIL', false),
     rateLimit,
     rateLimits: {

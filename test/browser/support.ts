@@ -36,7 +36,7 @@ export interface Tab {
 }
 
 export interface BrowserRig {
-  /** The app's origin, e.g. http://127.0.0.1:41234. */
+  /** The app's origin as the page is opened, its PUBLIC_URL: e.g. http://localhost:41234. */
   readonly base: string;
   readonly sink: SmtpSink;
   /** A new browser context (its own cookies) with the page open. */
@@ -58,7 +58,7 @@ export function useBrowserRig(env: Record<string, string> = {}): BrowserRig {
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     sink = await SmtpSink.start();
-    ({ base } = await real.start(
+    ({ publicUrl: base } = await real.start(
       {
         MAIL_URL: sink.url,
         JWT_SECRET: 'browser-test-secret-browser-test-secret-01234',

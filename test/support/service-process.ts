@@ -77,15 +77,16 @@ export async function waitUntilReady(
 
 /**
  * The real entry point on a fresh store of its own, for one describe block:
- * `start(env)` spawns it on a free port (PUBLIC_URL pointing there) and waits
- * until it is ready; afterAll
- * kills it if it still runs and drops the store.
+ * `start(env)` spawns it on a free port and waits until it is ready: `base`
+ * is its address for HTTP clients, `publicUrl` its PUBLIC_URL (the same port
+ * on `localhost`: a passkey's RP ID cannot be an IP address), the origin a
+ * browser opens. afterAll kills it if it still runs and drops the store.
  */
 export function useRealService(): {
   start: (
     env: Record<string, string>,
     options?: { built?: boolean },
-  ) => Promise<ServiceProcess & { base: string }>;
+  ) => Promise<ServiceProcess & { base: string; publicUrl: string }>;
 } {
   let store: TestStore | undefined;
   let running: ServiceProcess | undefined;
@@ -98,12 +99,13 @@ export function useRealService(): {
       store = await createStore();
       const port = await freePort();
       const base = `http://127.0.0.1:${port}`;
+      const publicUrl = `http://localhost:${port}`;
       running = spawnService(
-        { PORT: String(port), PUBLIC_URL: base, ...store.env, ...env },
+        { PORT: String(port), PUBLIC_URL: publicUrl, ...store.env, ...env },
         options,
       );
       await waitUntilReady(base, running.child, running.output);
-      return { ...running, base };
+      return { ...running, base, publicUrl };
     },
   };
 }
