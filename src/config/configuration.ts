@@ -14,7 +14,7 @@ import {
 } from './signing-keys';
 import type { AppConfig } from './app-config';
 import { defaultPublicUrl, relyingParty } from './relying-party';
-import { bool, ConfigError, type Env, int, oneOf, present, url } from './env';
+import { bool, ConfigError, type Env, int, oneOf, origins, present, url } from './env';
 
 export type { AppConfig, LogLevel } from './app-config';
 export { ConfigError } from './env';
@@ -191,32 +191,10 @@ export function loadConfig(env: Env): AppConfig {
     metricsPort:
       present(env, 'METRICS_PORT') === undefined ? null : int(env, 'METRICS_PORT', 0, 1, 65535),
     admin: bootstrapAdmin(env),
-    corsOrigins: corsOrigins(env),
+    corsOrigins: origins(env, 'CORS_ORIGINS') ?? [],
     trustProxy: bool(env, 'TRUST_PROXY', false),
     shutdownTimeoutSeconds: int(env, 'SHUTDOWN_TIMEOUT_SECONDS', 25, 1, 600),
   };
-}
-
-function corsOrigins(env: Env): string[] {
-  const raw = present(env, 'CORS_ORIGINS');
-  if (raw === undefined) {
-    return [];
-  }
-  return raw.split(',').map((entry) => {
-    const origin = entry.trim();
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(origin);
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
-      throw new ConfigError(
-        `CORS_ORIGINS must list origins such as https://app.example.com, comma-separated (got "${origin}")`,
-      );
-    }
-    return origin;
-  });
 }
 
 function bootstrapAdmin(env: Env): AppConfig['admin'] {

@@ -67,3 +67,23 @@ export function url(env: Env, name: string, protocols: string[]): string | undef
   }
   return raw;
 }
+
+/** A comma-separated list of exact origins (scheme://host[:port]), or undefined when unset. */
+export function origins(env: Env, name: string): string[] | undefined {
+  const raw = present(env, name);
+  return raw?.split(',').map((entry) => {
+    const origin = entry.trim();
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
+      throw new ConfigError(
+        `${name} must list origins such as https://app.example.com, comma-separated (got "${origin}")`,
+      );
+    }
+    return origin;
+  });
+}

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { ConfigError, type Env, present } from './env';
+import { ConfigError, type Env, origins, present } from './env';
 
 /** The WebAuthn relying party: passkeys are bound to its ID and accepted from its origins only. */
 export interface RelyingParty {
@@ -43,28 +43,14 @@ export function relyingParty(env: Env, publicUrl: string): RelyingParty {
   if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(id)) {
     throw new ConfigError(`WEBAUTHN_RP_ID must be a domain name (got "${id}")`);
   }
-  const raw = present(env, 'WEBAUTHN_ORIGINS');
-  const origins = (raw === undefined ? [new URL(publicUrl).origin] : raw.split(',')).map(
-    (entry) => {
-      const origin = entry.trim();
-      let parsed: URL | undefined;
-      try {
-        parsed = new URL(origin);
-      } catch {
-        parsed = undefined;
-      }
-      if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
-        throw new ConfigError(
-          `WEBAUTHN_ORIGINS must list origins such as https://app.example.com, comma-separated (got "${origin}")`,
-        );
-      }
-      if (parsed.hostname !== id && !parsed.hostname.endsWith(`.${id}`)) {
-        throw new ConfigError(
-          `WEBAUTHN_RP_ID "${id}" must be the host of every origin or a parent domain of it (${origin} is not)`,
-        );
-      }
-      return origin;
-    },
-  );
-  return { id, name: present(env, 'WEBAUTHN_RP_NAME') ?? 'auth-service', origins };
+  const accepted = origins(env, 'WEBAUTHN_ORIGINS') ?? [new URL(publicUrl).origin];
+  for (const origin of accepted) {
+    const host = new URL(origin).hostname;
+    if (host !== id && !host.endsWith(`.${id}`)) {
+      throw new ConfigError(
+        `WEBAUTHN_RP_ID "${id}" must be the host of every origin or a parent domain of it (${origin} is not)`,
+      );
+    }
+  }
+  return { id, name: present(env, 'WEBAUTHN_RP_NAME') ?? 'auth-service', origins: accepted };
 }
