@@ -3,12 +3,14 @@ import { AuditForgetsTypedIdentifiers1730000350000 } from '../migrations/1730000
 import { InitialSchema1730000000000 } from '../migrations/1730000000000-InitialSchema';
 import { MailAndAccountTokens1730000100000 } from '../migrations/1730000100000-MailAndAccountTokens';
 import { MultiFactor1730000400000 } from '../migrations/1730000400000-MultiFactor';
+import { Passkeys1730000500000 } from '../migrations/1730000500000-Passkeys';
 import { AuditEventEntity } from './audit/audit-event.entity';
 import {
   MfaChallengeEntity,
   RecoveryCodeEntity,
   TotpAuthenticatorEntity,
 } from './auth/mfa/mfa.entities';
+import { PasskeyEntity, WebAuthnChallengeEntity } from './auth/passkeys/passkey.entities';
 import {
   EmailVerificationEntity,
   PasswordResetEntity,
@@ -35,6 +37,8 @@ export const APP_SCHEMA: DatabaseSchema = {
     TotpAuthenticatorEntity,
     RecoveryCodeEntity,
     MfaChallengeEntity,
+    PasskeyEntity,
+    WebAuthnChallengeEntity,
   ],
   migrations: [
     InitialSchema1730000000000,
@@ -42,5 +46,6 @@ export const APP_SCHEMA: DatabaseSchema = {
     AdminAndAudit1730000200000,
     AuditForgetsTypedIdentifiers1730000350000,
     MultiFactor1730000400000,
+    Passkeys1730000500000,
   ],
 };

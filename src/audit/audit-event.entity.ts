@@ -19,6 +19,8 @@ export const AUDIT_TYPES = [
   'mfa.reset',
   'recovery_code.used',
   'recovery_codes.regenerated',
+  'passkey.added',
+  'passkey.removed',
 ] as const;
 export type AuditType = (typeof AUDIT_TYPES)[number];
 export type AuditOutcome = 'success' | 'failure';

@@ -9,6 +9,7 @@ import { UsersModule } from '../users/users.module';
 import { AccountController } from './account/account.controller';
 import { AccountService } from './account/account.service';
 import { ReauthenticationService } from './account/reauthentication.service';
+import { SignInMethodsService } from './account/sign-in-methods.service';
 import { MfaChallengesService } from './mfa/mfa-challenges.service';
 import { MfaController } from './mfa/mfa.controller';
 import {
@@ -18,6 +19,10 @@ import {
 } from './mfa/mfa.entities';
 import { MfaRepository } from './mfa/mfa.repository';
 import { MfaService } from './mfa/mfa.service';
+import { PasskeyEntity, WebAuthnChallengeEntity } from './passkeys/passkey.entities';
+import { PasskeysController } from './passkeys/passkeys.controller';
+import { PasskeysRepository } from './passkeys/passkeys.repository';
+import { PasskeysService } from './passkeys/passkeys.service';
 import { OAuthController } from './oauth/oauth.controller';
 import { OAuthService } from './oauth/oauth.service';
 import { PasswordsService } from './passwords/passwords.service';
@@ -34,6 +39,7 @@ import { SessionsController } from './sessions/sessions.controller';
 import { SessionsRepository } from './sessions/sessions.repository';
 import { SessionsService } from './sessions/sessions.service';
 import { LocalStrategy } from './sign-in/local.strategy';
+import { PasskeySignInController } from './sign-in/passkey-sign-in.controller';
 import { SecondStepController } from './sign-in/second-step.controller';
 import { SignInController } from './sign-in/sign-in.controller';
 import { SignInService } from './sign-in/sign-in.service';
@@ -48,8 +54,9 @@ import { WellKnownController } from './tokens/well-known.controller';
  * sessions/ (refresh rotation, sign-out), tokens/ (JWTs, keys, JWKS),
  * oauth/ (RFC 6749's token endpoint), passwords/ (hashing, policy),
  * recovery/ (email verification, password reset, their mails), account/
- * (the credential routes under /users/me, re-authentication), mfa/ (second
- * factors and the sign-ins waiting for one) and roles/.
+ * (the credential routes under /users/me, re-authentication, the ways in),
+ * mfa/ (second factors and the sign-ins waiting for one), passkeys/
+ * (WebAuthn credentials and ceremonies) and roles/.
  */
 @Module({
   imports: [
@@ -64,17 +71,21 @@ import { WellKnownController } from './tokens/well-known.controller';
       TotpAuthenticatorEntity,
       RecoveryCodeEntity,
       MfaChallengeEntity,
+      PasskeyEntity,
+      WebAuthnChallengeEntity,
     ]),
   ],
   controllers: [
     SignInController,
     SecondStepController,
+    PasskeySignInController,
     SessionsController,
     OAuthController,
     RecoveryController,
     AccountController,
     WellKnownController,
     MfaController,
+    PasskeysController,
   ],
   providers: [
     SignInService,
@@ -82,9 +93,12 @@ import { WellKnownController } from './tokens/well-known.controller';
     OAuthService,
     AccountService,
     ReauthenticationService,
+    SignInMethodsService,
     MfaService,
     MfaChallengesService,
     MfaRepository,
+    PasskeysService,
+    PasskeysRepository,
     EmailVerificationService,
     PasswordResetService,
     AccountMailService,

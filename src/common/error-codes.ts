@@ -10,6 +10,10 @@ export const ERROR_CODES = {
   ],
   weak_password: [400, 'The password is too common or too close to the email or username.'],
   invalid_code: [400, 'The code is wrong, expired, spent or replaced by a newer one.'],
+  invalid_passkey: [
+    400,
+    'The passkey could not be verified: challenge, origin, RP ID, signature or attestation.',
+  ],
   invalid_token: [400, 'The link is wrong, expired, spent or replaced by a newer one.'],
   bad_request: [400, 'The request is not well-formed HTTP.'],
   unauthorized: [401, 'An access token is missing, invalid, expired or revoked.'],
@@ -32,6 +36,10 @@ export const ERROR_CODES = {
   email_taken: [409, 'An account with this email already exists.'],
   username_taken: [409, 'This username is taken.'],
   totp_already_enabled: [409, 'An authenticator app is already set up; turn it off first.'],
+  last_sign_in_method: [
+    409,
+    'This is the last way to sign in to the account: add another one first.',
+  ],
   last_admin: [409, 'The last active administrator cannot lose the role, be disabled or deleted.'],
   payload_too_large: [413, 'The body is larger than the limit.'],
   unsupported_media_type: [415, 'This content type is not accepted here.'],

@@ -84,6 +84,23 @@ export class UsersRepository {
   }
 
   /**
+   * Locks the user's row until `manager`'s transaction ends, and tells
+   * whether the account has a password and a secret key: changes to its
+   * ways in (and to its second factors) take their turn behind this lock.
+   */
+  async lockCredentials(
+    id: string,
+    manager: EntityManager,
+  ): Promise<{ password: boolean; secret: boolean } | null> {
+    const rows: Array<{ password: boolean; secret: boolean }> = await manager.query(
+      `SELECT password_hash IS NOT NULL AS password, secret_hash IS NOT NULL AS secret
+         FROM users WHERE id = $1 FOR UPDATE`,
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
+  /**
    * A page of users in a stable order (oldest first), optionally those whose
    * email or username contains `q` regardless of case: the trigram indexes
    * serve these ILIKE '%q%' matches.

@@ -163,6 +163,14 @@ export class UsersService {
     return this.users.setSecretHash(id, secretHash);
   }
 
+  /** Locks the user's row for `manager`'s transaction; whether it has a password and a secret key (null: no such user). */
+  lockCredentials(
+    id: string,
+    manager: EntityManager,
+  ): Promise<{ password: boolean; secret: boolean } | null> {
+    return this.users.lockCredentials(id, manager);
+  }
+
   /** Locks the active admins (see lockActiveAdmins), then reads the user; 404 if there is none. */
   private async lockForAdminChange(
     id: string,

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
 import type { ClientInfo } from '../../common/decorators/client-info.decorator';
 import { ProblemException } from '../../common/problem';
@@ -12,21 +12,54 @@ import type { Authentication } from '../sessions/sessions.service';
 import type { AuthMethodRef } from '../tokens/assurance';
 import { TokensService } from '../tokens/tokens.service';
 import { MfaRepository } from './mfa.repository';
-import { invalidCode, MfaService, type SecondFactorKind } from './mfa.service';
+import { MfaChallengeEntity } from './mfa.entities';
+import {
+  invalidCode,
+  MfaService,
+  type SecondFactorKind,
+  type SecondFactorMethod,
+} from './mfa.service';
 import { looksLikeTotp } from './totp';
 
 /** Wrong codes after which an mfaToken is void. */
 export const MAX_SECOND_STEP_FAILURES = 5;
 
+/** A second factor that passed, and the `amr` values it adds. */
+export interface PassedFactor {
+  method: SecondFactorMethod;
+  amr: AuthMethodRef[];
+}
+
+/**
+ * One try at a sign-in's second step: `check` proves the factor inside the
+ * challenge's transaction (null when it fails), `method` names it in the
+ * audit of a failure, and `refusal` is the answer to a wrong one.
+ */
+export interface SecondFactorProof {
+  method: SecondFactorMethod;
+  check: (
+    user: UserEntity,
+    challenge: MfaChallengeEntity,
+    manager: EntityManager,
+  ) => Promise<PassedFactor | null>;
+  refusal: () => ProblemException;
+}
+
 /** A second step passed: who, with what, after which first factor. */
 export interface PassedSecondStep {
   user: UserEntity;
-  kind: SecondFactorKind;
+  factor: PassedFactor;
   firstFactor: AuthMethodRef[];
 }
 
+/** A sign-in waiting for its second step. */
+export interface PendingSecondStep {
+  challenge: MfaChallengeEntity;
+  user: UserEntity;
+}
+
 type Outcome =
-  | { kind: 'passed'; factor: SecondFactorKind }
+  | { kind: 'passed'; factor: PassedFactor }
   | { kind: 'wrong' }
   | { kind: 'void' }
   | { kind: 'unknown' };
@@ -71,7 +104,7 @@ export class MfaChallengesService {
     );
     return new ProblemException(
       'mfa_required',
-      'This account has two-step sign-in: send a code from the authenticator app (or a recovery code) with the mfaToken to POST /api/v1/auth/mfa/verify.',
+      'This account has two-step sign-in: send the mfaToken to POST /api/v1/auth/mfa/verify with a code from the authenticator app, a recovery code or a passkey, as `methods` lists.',
       undefined,
       undefined,
       { mfaToken, methods: await this.mfa.methodsOf(user.id) },
@@ -79,11 +112,10 @@ export class MfaChallengesService {
   }
 
   /**
-   * The user once a code passes for this mfaToken. Unknown, expired and
-   * spent tokens get 401; a wrong code 400 (counted, in the challenge and in
-   * the sign-in limits); the fifth wrong one, and any use after it, 429.
+   * The sign-in waiting behind this mfaToken, and its user. Unknown,
+   * expired and spent tokens get 401; a token voided by wrong codes 429.
    */
-  async redeem(mfaToken: string, code: string, client: ClientInfo): Promise<PassedSecondStep> {
+  async pending(mfaToken: string): Promise<PendingSecondStep> {
     const found = await this.challenges.findChallenge(this.tokens.hash(mfaToken));
     if (!found || found.spentAt || found.expiresAt.getTime() <= Date.now()) {
       throw invalidMfaToken();
@@ -98,6 +130,32 @@ export class MfaChallengesService {
     if (found.failures >= MAX_SECOND_STEP_FAILURES) {
       throw tooManyAttempts();
     }
+    return { challenge: found, user };
+  }
+
+  /** A TOTP or recovery code as the proof of a second step (see MfaService.useCode). */
+  codeProof(code: string, client: ClientInfo): SecondFactorProof {
+    return {
+      method: secondFactorOf(code),
+      check: async (user, _challenge, manager) => {
+        const kind = await this.mfa.useCode(user, code, client, { recoveryCodes: true }, manager);
+        return kind ? { method: kind, amr: ['otp'] } : null;
+      },
+      refusal: invalidCode,
+    };
+  }
+
+  /**
+   * The user once the proof passes for this mfaToken. Unknown, expired and
+   * spent tokens get 401; a wrong proof 400 (counted, in the challenge and
+   * in the sign-in limits); the fifth wrong one, and any use after it, 429.
+   */
+  async redeem(
+    mfaToken: string,
+    proof: SecondFactorProof,
+    client: ClientInfo,
+  ): Promise<PassedSecondStep> {
+    const { challenge: found, user } = await this.pending(mfaToken);
     const outcome = await this.dataSource.transaction(async (manager): Promise<Outcome> => {
       const challenge = await this.challenges.lockChallenge(found.id, manager);
       if (!challenge || challenge.spentAt || challenge.expiresAt.getTime() <= Date.now()) {
@@ -106,7 +164,7 @@ export class MfaChallengesService {
       if (challenge.failures >= MAX_SECOND_STEP_FAILURES) {
         return { kind: 'void' };
       }
-      const factor = await this.mfa.useCode(user, code, client, { recoveryCodes: true }, manager);
+      const factor = await proof.check(user, challenge, manager);
       if (factor) {
         await this.challenges.spendChallenge(challenge.id, manager);
         return { kind: 'passed', factor };
@@ -118,7 +176,7 @@ export class MfaChallengesService {
     });
     if (outcome.kind === 'passed') {
       this.outbox.deliverSoon();
-      return { user, kind: outcome.factor, firstFactor: found.amr as AuthMethodRef[] };
+      return { user, factor: outcome.factor, firstFactor: found.amr as AuthMethodRef[] };
     }
     if (outcome.kind === 'unknown') {
       throw invalidMfaToken();
@@ -128,9 +186,9 @@ export class MfaChallengesService {
       userId: user.id,
       client,
       outcome: 'failure',
-      detail: { method: secondFactorOf(code), reason: 'invalid_code' },
+      detail: { method: proof.method, reason: 'invalid_code' },
     });
-    throw outcome.kind === 'void' ? tooManyAttempts() : invalidCode();
+    throw outcome.kind === 'void' ? tooManyAttempts() : proof.refusal();
   }
 }
 

@@ -35,6 +35,17 @@ export type SecondFactorKind = 'totp' | 'recovery_code';
 /** A second factor the sign-in's second step may ask for. */
 export type SecondFactorMethod = SecondFactorKind | 'passkey';
 
+/**
+ * A second factor kept by a room above this one (passkeys): registered at
+ * start-up, so that this room counts it (`mfaEnabled`, `methods`, the
+ * status) and clears it (the administrator's reset) without knowing it.
+ */
+export interface OtherSecondFactor {
+  method: Exclude<SecondFactorMethod, SecondFactorKind>;
+  count(userId: string, manager?: EntityManager): Promise<number>;
+  removeAll(userId: string, manager: EntityManager): Promise<void>;
+}
+
 export const invalidCode = () =>
   new ProblemException(
     'invalid_code',
@@ -54,6 +65,7 @@ const noAuthenticator = () =>
 export class MfaService implements OnModuleInit {
   private readonly box: SecretBox;
   private readonly recoveryCodeKey: Buffer;
+  private readonly others: OtherSecondFactor[] = [];
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -90,7 +102,7 @@ export class MfaService implements OnModuleInit {
       MFA_MAIL.reset,
       'Your second factors were removed',
       () =>
-        'An administrator removed the second factors of your account (authenticator app and recovery codes), as asked for a lost device, and signed out every session.',
+        'An administrator removed the second factors of your account (authenticator app, recovery codes and passkeys), as asked for a lost device, and signed out every session.',
     );
     this.mails.registerNotice(
       MFA_MAIL.recoveryCodeUsed,
@@ -100,29 +112,61 @@ export class MfaService implements OnModuleInit {
     );
   }
 
+  /** A second factor of another room (see OtherSecondFactor). */
+  registerFactor(factor: OtherSecondFactor): void {
+    this.others.push(factor);
+  }
+
   async status(principal: AuthPrincipal): Promise<MfaStatusDto> {
-    const totp = await this.factors.findTotp(principal.user.id);
+    const userId = principal.user.id;
+    const totp = await this.factors.findTotp(userId);
     const active = totp?.confirmedAt ? totp : null;
+    const passkeys = this.others.find((factor) => factor.method === 'passkey');
     return {
       totp: {
         enabled: Boolean(active),
         createdAt: active ? (active.confirmedAt as Date).toISOString() : null,
         lastUsedAt: active?.lastUsedAt ? active.lastUsedAt.toISOString() : null,
       },
-      recoveryCodesLeft: active ? await this.factors.countRecoveryCodesLeft(principal.user.id) : 0,
-      passkeys: 0,
+      recoveryCodesLeft: active ? await this.factors.countRecoveryCodesLeft(userId) : 0,
+      passkeys: passkeys ? await passkeys.count(userId) : 0,
     };
   }
 
   /** The second factors a sign-in of this user may continue with. */
   async methodsOf(userId: string): Promise<SecondFactorMethod[]> {
-    const totp = await this.factors.findTotp(userId);
-    if (!totp?.confirmedAt) {
-      return [];
+    const methods: SecondFactorMethod[] = [];
+    if ((await this.factors.findTotp(userId))?.confirmedAt) {
+      methods.push('totp');
+      if ((await this.factors.countRecoveryCodesLeft(userId)) > 0) {
+        methods.push('recovery_code');
+      }
     }
-    return (await this.factors.countRecoveryCodesLeft(userId)) > 0
-      ? ['totp', 'recovery_code']
-      : ['totp'];
+    for (const factor of this.others) {
+      if ((await factor.count(userId)) > 0) {
+        methods.push(factor.method);
+      }
+    }
+    return methods;
+  }
+
+  /**
+   * Sets the user's `mfaEnabled` from the factors there are now: an active
+   * authenticator app or any factor of another room; without any, the
+   * sign-ins waiting for a second step go. Takes the user's row lock first,
+   * so concurrent changes of factors cannot leave it stale.
+   */
+  async refreshEnabled(userId: string, manager: EntityManager): Promise<boolean> {
+    await this.users.lockCredentials(userId, manager);
+    let enabled = Boolean((await this.factors.findTotp(userId, manager))?.confirmedAt);
+    for (const factor of this.others) {
+      enabled ||= (await factor.count(userId, manager)) > 0;
+    }
+    await this.users.setMfaEnabled(userId, enabled, manager);
+    if (!enabled) {
+      await this.factors.deleteChallenges(userId, manager);
+    }
+    return enabled;
   }
 
   /**
@@ -192,7 +236,7 @@ export class MfaService implements OnModuleInit {
         this.recoveryCodeHashes(userId, recoveryCodes),
         manager,
       );
-      await this.users.setMfaEnabled(userId, true, manager);
+      await this.refreshEnabled(userId, manager);
       await this.sessions.endAll(userId, 'mfa_enabled', manager, principal.sessionId);
       const owner = await this.users.findById(userId, manager);
       await this.notify(owner, MFA_MAIL.enabled, client, manager);
@@ -225,7 +269,8 @@ export class MfaService implements OnModuleInit {
       throw invalidCode();
     }
     await this.dataSource.transaction(async (manager) => {
-      await this.removeFactors(user.id, manager);
+      await this.factors.deleteTotp(user.id, manager);
+      await this.refreshEnabled(user.id, manager);
       await this.notify(user, MFA_MAIL.disabled, client, manager);
       await this.audit.record(
         { type: 'mfa.disabled', userId: user.id, client, detail: { factor: 'totp' } },
@@ -364,9 +409,12 @@ export class MfaService implements OnModuleInit {
     return spent ? 'recovery_code' : null;
   }
 
-  /** Every second factor of the user goes, with the sign-ins waiting for one. */
+  /** Every second factor of the user goes (passkeys too), with the sign-ins waiting for one. */
   private async removeFactors(userId: string, manager: EntityManager): Promise<void> {
     await this.factors.deleteTotp(userId, manager);
+    for (const factor of this.others) {
+      await factor.removeAll(userId, manager);
+    }
     await this.factors.deleteChallenges(userId, manager);
     await this.users.setMfaEnabled(userId, false, manager);
   }

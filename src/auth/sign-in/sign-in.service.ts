@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
 import type { ClientInfo } from '../../common/decorators/client-info.decorator';
@@ -12,7 +13,8 @@ import { UserEntity } from '../../users/user.entity';
 import { UsersService } from '../../users/users.service';
 import { PasswordsService } from '../passwords/passwords.service';
 import { ACCOUNT_MAIL } from '../recovery/account-mail.service';
-import { MfaChallengesService, secondFactorOf } from '../mfa/mfa-challenges.service';
+import { MfaChallengesService, type SecondFactorProof } from '../mfa/mfa-challenges.service';
+import { passkeyAmr, PasskeysService } from '../passkeys/passkeys.service';
 import { TokenPairDto } from '../sessions/dto/token-pair.dto';
 import { type Authentication, SessionsService } from '../sessions/sessions.service';
 import { TokensService } from '../tokens/tokens.service';
@@ -47,6 +49,7 @@ export class SignInService {
     @InjectAppConfig() private readonly config: AppConfig,
     private readonly metrics: MetricsService,
     private readonly challenges: MfaChallengesService,
+    private readonly passkeys: PasskeysService,
   ) {}
 
   /**
@@ -98,18 +101,26 @@ export class SignInService {
     return this.sessions.start(user, client, authentication);
   }
 
-  /** The second step of a sign-in: its mfaToken and a TOTP or recovery code. */
+  /**
+   * The second step of a sign-in: its mfaToken and the proof of a second
+   * factor (a TOTP or recovery code, or a passkey). The session's `amr` is
+   * the first factor's and the second's.
+   */
   async completeSecondStep(
     mfaToken: string,
-    code: string,
+    second: { code?: string; passkey?: Record<string, unknown> },
     client: ClientInfo,
   ): Promise<TokenPairDto> {
-    const passed = await this.counted(secondFactorOf(code), () =>
-      this.challenges.redeem(mfaToken, code, client),
+    const proof: SecondFactorProof = second.passkey
+      ? this.passkeys.secondStepProof(second.passkey, client)
+      : this.challenges.codeProof(second.code ?? '', client);
+    const passed = await this.counted(proof.method, () =>
+      this.challenges.redeem(mfaToken, proof, client),
     );
+    const { method, amr } = passed.factor;
     return this.complete(passed.user, client, {
-      method: passed.kind,
-      amr: [...passed.firstFactor.filter((method) => method !== 'otp'), 'otp'],
+      method,
+      amr: [...passed.firstFactor.filter((ref) => !amr.includes(ref)), ...amr],
       aal: 'aal2',
     });
   }
@@ -139,6 +150,45 @@ export class SignInService {
   async signInWithSecret(userSecret: string, client: ClientInfo): Promise<TokenPairDto> {
     const user = await this.counted('secret', () => this.checkSecret(userSecret, client));
     return this.complete(user, client, BY_SECRET);
+  }
+
+  /**
+   * A passwordless sign-in with a passkey: two factors in one gesture
+   * (`aal2`; `amr` hwk, plus user when the authenticator verified the
+   * person). Any failure is 401 invalid_credentials, audited with why.
+   */
+  async signInWithPasskey(
+    response: Record<string, unknown>,
+    client: ClientInfo,
+  ): Promise<TokenPairDto> {
+    const user = await this.counted('passkey', async () => {
+      const outcome = await this.passkeys.checkSignIn(response, client);
+      const owner = outcome.passkey ? await this.users.findById(outcome.passkey.userId) : null;
+      const refusal =
+        !outcome.ok || !owner ? invalidCredentials() : owner.disabled ? accountDisabled() : null;
+      if (refusal || !outcome.ok || !owner) {
+        await this.audit.record({
+          type: 'login.failed',
+          userId: owner?.id ?? null,
+          client,
+          outcome: 'failure',
+          detail: { method: 'passkey', reason: outcome.ok ? refusal?.code : outcome.reason },
+        });
+        throw refusal ?? invalidCredentials();
+      }
+      return { owner, userVerified: outcome.userVerified };
+    });
+    return this.complete(user.owner, client, {
+      method: 'passkey',
+      amr: passkeyAmr(user.userVerified),
+      aal: 'aal2',
+    });
+  }
+
+  /** Options for the second step with a passkey: the account's passkeys, for this sign-in only. */
+  async secondStepPasskeyOptions(mfaToken: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    const { challenge, user } = await this.challenges.pending(mfaToken);
+    return this.passkeys.secondStepOptions(user.id, challenge.id);
   }
 
   /** Runs a sign-in check and counts its outcome: `succeeded`, or the problem code it was refused with. */
