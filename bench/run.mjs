@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { latencyTable, measureSignInLatency } from './passkey.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, 'bench', 'results');
@@ -620,6 +621,17 @@ async function main() {
     const summary = summarize(runs);
     const checks = targets(summary, report.readyMs.restart);
     report.postgres = { runs, summary, targets: checks };
+    // BENCH_PASSKEY=off skips it.
+    if (process.env.BENCH_PASSKEY !== 'off') {
+      report.signInLatency = await measureSignInLatency({
+        root: ROOT,
+        base: servers.service.base,
+        port: servicePort,
+        tag,
+        password: PASSWORD,
+        seconds: DURATION,
+      });
+    }
 
     await stopProcess(ours);
     ours = null;
@@ -663,6 +675,12 @@ async function main() {
         `\n## Embedded store (PGlite, one connection), one round, against the PostgreSQL yardstick\n`,
       );
       console.log(table(report.embedded.summary, 'embedded', 'yardstick'));
+    }
+    if (report.signInLatency) {
+      console.log(
+        `\n## Sign-in latency by method (service on PostgreSQL; a client loop per connection, each its own account)\n`,
+      );
+      console.log(latencyTable(report.signInLatency));
     }
     console.log('\n## Targets\n');
     for (const check of checks) {
