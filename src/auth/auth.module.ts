@@ -45,7 +45,7 @@ import { SignInController } from './sign-in/sign-in.controller';
 import { SignInService } from './sign-in/sign-in.service';
 import { JwtAuthGuard } from './tokens/jwt-auth.guard';
 import { jwtModuleOptions } from './tokens/jwt.options';
-import { JwtStrategy } from './tokens/jwt.strategy';
+import { JwtStrategy } from './sessions/jwt.strategy';
 import { TokensService } from './tokens/tokens.service';
 import { WellKnownController } from './tokens/well-known.controller';
 

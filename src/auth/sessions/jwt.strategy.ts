@@ -4,8 +4,8 @@ import { Strategy } from 'passport-jwt';
 import type { AuthPrincipal } from '../../common/auth-principal';
 import type { UserEntity } from '../../users/user.entity';
 import { type AppConfig, InjectAppConfig } from '../../config/configuration';
-import { SessionsRepository } from '../sessions/sessions.repository';
-import { AccessTokenChecks, CLOCK_SKEW_SECONDS } from './access-token.checks';
+import { SessionsRepository } from './sessions.repository';
+import { AccessTokenChecks, CLOCK_SKEW_SECONDS } from '../tokens/access-token.checks';
 
 /**
  * Bearer access tokens, verified by passport-jwt (jsonwebtoken): the

@@ -3,12 +3,12 @@ import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:cryp
 import { type AppConfig, loadConfig } from '../../config/configuration';
 import type { JwtAlgorithm } from '../../config/signing-keys';
 import type { UserEntity } from '../../users/user.entity';
-import type { SessionsRepository } from '../sessions/sessions.repository';
-import type { Assurance } from './assurance';
-import { jwtModuleOptions } from './jwt.options';
-import { toLowS } from './jwt-text';
+import type { SessionsRepository } from './sessions.repository';
+import type { Assurance } from '../tokens/assurance';
+import { jwtModuleOptions } from '../tokens/jwt.options';
+import { toLowS } from '../tokens/jwt-text';
 import { JwtStrategy } from './jwt.strategy';
-import { TokensService } from './tokens.service';
+import { TokensService } from '../tokens/tokens.service';
 
 const SECRET = 's'.repeat(48);
 const USER = { id: 'user-1' } as UserEntity;
