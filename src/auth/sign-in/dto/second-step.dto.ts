@@ -15,10 +15,15 @@ export class MfaTokenDto {
 
 /** The second step: the mfaToken and either a code or a passkey's assertion. */
 export class SecondStepDto extends MfaTokenDto {
+  @ApiPropertyOptional({
+    example: '492039',
+    minLength: 1,
+    maxLength: 64,
+    description:
+      'A 6-digit code from the authenticator app, or one of the recovery codes. Send either `code` or `passkey`.',
+  })
   @ValidateIf((dto: SecondStepDto) => dto.passkey === undefined || dto.code !== undefined)
-  @SecondFactorCode(
-    'A 6-digit code from the authenticator app, or one of the recovery codes. Send either `code` or `passkey`.',
-  )
+  @SecondFactorCode('A 6-digit code or a recovery code.')
   code?: string;
 
   @ApiPropertyOptional({
