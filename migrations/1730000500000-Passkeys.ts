@@ -5,12 +5,17 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * counter, transports, backed-up flag, a name) and the ceremonies' challenges,
  * kept server-side so every instance shares them, each bound to what it was
  * issued for (a session adding a passkey, a passwordless sign-in, or one
- * sign-in's second step) and spent by its first use.
+ * sign-in's second step) and spent by its first use. An account no longer
+ * needs a password or a secret key: a passkey (or, later, another provider)
+ * may be its only way in, which the service guards instead of the schema
+ * (the last way in cannot be removed).
  */
 export class Passkeys1730000500000 implements MigrationInterface {
   name = 'Passkeys1730000500000';
 
   public async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE "users" DROP CONSTRAINT "users_has_credential"`);
+
     await queryRunner.query(`
       CREATE TABLE "passkeys" (
         "id" uuid NOT NULL DEFAULT gen_random_uuid(),
@@ -58,5 +63,8 @@ export class Passkeys1730000500000 implements MigrationInterface {
   public async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DROP TABLE "webauthn_challenges"`);
     await queryRunner.query(`DROP TABLE "passkeys"`);
+    await queryRunner.query(`
+      ALTER TABLE "users" ADD CONSTRAINT "users_has_credential"
+        CHECK ("password_hash" IS NOT NULL OR "secret_hash" IS NOT NULL) NOT VALID`);
   }
 }

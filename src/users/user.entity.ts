@@ -20,7 +20,6 @@ export type Role = 'user' | 'admin';
 @Index('users_username_trgm_idx', { synchronize: false })
 @Index('users_created_at_idx', ['createdAt', 'id'])
 @Check('users_email_lower_case', '"email" = lower("email")')
-@Check('users_has_credential', '"password_hash" IS NOT NULL OR "secret_hash" IS NOT NULL')
 export class UserEntity {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'users_pkey' })
   id: string;

@@ -30,10 +30,15 @@ export interface PassedFactor {
   amr: AuthMethodRef[];
 }
 
+/** A second factor that failed, and why (for the audit). */
+export interface RefusedFactor {
+  refused: string;
+}
+
 /**
  * One try at a sign-in's second step: `check` proves the factor inside the
- * challenge's transaction (null when it fails), `method` names it in the
- * audit of a failure, and `refusal` is the answer to a wrong one.
+ * challenge's transaction, `method` names it in the audit of a failure, and
+ * `refusal` is the answer to a wrong one.
  */
 export interface SecondFactorProof {
   method: SecondFactorMethod;
@@ -41,7 +46,7 @@ export interface SecondFactorProof {
     user: UserEntity,
     challenge: MfaChallengeEntity,
     manager: EntityManager,
-  ) => Promise<PassedFactor | null>;
+  ) => Promise<PassedFactor | RefusedFactor>;
   refusal: () => ProblemException;
 }
 
@@ -60,8 +65,8 @@ export interface PendingSecondStep {
 
 type Outcome =
   | { kind: 'passed'; factor: PassedFactor }
-  | { kind: 'wrong' }
-  | { kind: 'void' }
+  | { kind: 'wrong'; reason: string }
+  | { kind: 'void'; reason: string }
   | { kind: 'unknown' };
 
 const invalidMfaToken = () =>
@@ -139,7 +144,7 @@ export class MfaChallengesService {
       method: secondFactorOf(code),
       check: async (user, _challenge, manager) => {
         const kind = await this.mfa.useCode(user, code, client, { recoveryCodes: true }, manager);
-        return kind ? { method: kind, amr: ['otp'] } : null;
+        return kind ? { method: kind, amr: ['otp'] } : { refused: 'invalid_code' };
       },
       refusal: invalidCode,
     };
@@ -162,17 +167,17 @@ export class MfaChallengesService {
         return { kind: 'unknown' };
       }
       if (challenge.failures >= MAX_SECOND_STEP_FAILURES) {
-        return { kind: 'void' };
+        return { kind: 'void', reason: 'too_many_attempts' };
       }
-      const factor = await proof.check(user, challenge, manager);
-      if (factor) {
+      const result = await proof.check(user, challenge, manager);
+      if (!('refused' in result)) {
         await this.challenges.spendChallenge(challenge.id, manager);
-        return { kind: 'passed', factor };
+        return { kind: 'passed', factor: result };
       }
       await this.challenges.recordChallengeFailure(challenge.id, manager);
       return challenge.failures + 1 >= MAX_SECOND_STEP_FAILURES
-        ? { kind: 'void' }
-        : { kind: 'wrong' };
+        ? { kind: 'void', reason: result.refused }
+        : { kind: 'wrong', reason: result.refused };
     });
     if (outcome.kind === 'passed') {
       this.outbox.deliverSoon();
@@ -186,7 +191,7 @@ export class MfaChallengesService {
       userId: user.id,
       client,
       outcome: 'failure',
-      detail: { method: proof.method, reason: 'invalid_code' },
+      detail: { method: proof.method, reason: outcome.reason },
     });
     throw outcome.kind === 'void' ? tooManyAttempts() : proof.refusal();
   }

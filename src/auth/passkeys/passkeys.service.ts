@@ -10,6 +10,7 @@ import {
   verifyAuthenticationResponse,
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
+import { decodeClientDataJSON } from '@simplewebauthn/server/helpers';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
 import type { AuthPrincipal } from '../../common/auth-principal';
@@ -246,11 +247,11 @@ export class PasskeysService implements OnModuleInit {
   ): Promise<void> {
     const user = await this.reauthentication.confirm(principal, password, client);
     await this.dataSource.transaction(async (manager) => {
-      await this.signInMethods.assertOneRemains(user.id, { kind: 'passkey', count: 1 }, manager);
       const passkey = await this.passkeys.lock(user.id, id, manager);
       if (!passkey) {
         throw notFound();
       }
+      await this.signInMethods.assertOneRemains(user.id, { kind: 'passkey', count: 1 }, manager);
       await this.passkeys.remove(passkey.id, manager);
       await this.mfa.refreshEnabled(user.id, manager);
       await this.notify(user.id, PASSKEY_MAIL.removed, passkey, client, manager);
@@ -298,6 +299,7 @@ export class PasskeysService implements OnModuleInit {
       passkey ? signInSubject({ id: passkey.userId }, '') : null,
     );
     if (!passkey) {
+      await this.spendChallengeOf(response);
       return { ok: false, reason: 'unknown_credential', passkey: null };
     }
     const outcome = await this.verifyAssertion(
@@ -317,6 +319,12 @@ export class PasskeysService implements OnModuleInit {
     mfaChallengeId: string,
   ): Promise<PublicKeyCredentialRequestOptionsJSON> {
     const passkeys = await this.passkeys.listByUser(userId);
+    if (passkeys.length === 0) {
+      throw new ProblemException(
+        'not_found',
+        'This account has no passkey: finish the sign-in with a code instead.',
+      );
+    }
     const options = await generateAuthenticationOptions({
       rpID: this.config.webauthn.id,
       userVerification: 'preferred',
@@ -351,7 +359,8 @@ export class PasskeysService implements OnModuleInit {
         const attempt = await this.limiter.begin('signin', client.ip, signInSubject(user, ''));
         const passkey = await this.findCredential(response, manager);
         if (passkey?.userId !== user.id) {
-          return null;
+          await this.spendChallengeOf(response, manager);
+          return { refused: 'unknown_credential' };
         }
         const outcome = await this.verifyAssertion(
           passkey,
@@ -363,7 +372,7 @@ export class PasskeysService implements OnModuleInit {
           manager,
         );
         if (!outcome.ok) {
-          return null;
+          return { refused: outcome.reason };
         }
         await attempt.succeeded();
         return { method: 'passkey', amr: passkeyAmr(outcome.userVerified) };
@@ -374,6 +383,29 @@ export class PasskeysService implements OnModuleInit {
           'This passkey could not be verified for this sign-in: ask for new passkey options and try again.',
         ),
     };
+  }
+
+  /**
+   * Spends the challenge an assertion answers (read from its
+   * clientDataJSON) when no passkey can check it: a challenge works once,
+   * whatever became of its first use.
+   */
+  private async spendChallengeOf(
+    response: Record<string, unknown>,
+    manager?: EntityManager,
+  ): Promise<void> {
+    const inner = response.response as { clientDataJSON?: unknown } | undefined;
+    if (typeof inner?.clientDataJSON !== 'string') {
+      return;
+    }
+    try {
+      const { challenge } = decodeClientDataJSON(inner.clientDataJSON);
+      if (typeof challenge === 'string' && challenge.length <= 128) {
+        await this.passkeys.takeChallenge(challenge, manager);
+      }
+    } catch {
+      // Not a clientDataJSON: there is no challenge to spend.
+    }
   }
 
   private findCredential(

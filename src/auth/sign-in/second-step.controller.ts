@@ -58,6 +58,7 @@ export class SecondStepController {
     [400, 'validation_failed'],
     [401, 'invalid_mfa_token'],
     [403, 'account_disabled'],
+    404,
     [429, 'too_many_attempts', 'rate_limited'],
   )
   passkeyOptions(@Body() dto: MfaTokenDto): Promise<PublicKeyCredentialRequestOptionsJSON> {
