@@ -4,7 +4,7 @@ import helmet from 'helmet';
 import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import cluster from 'node:cluster';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -238,7 +238,9 @@ export const PUBLIC_DIR = [
 
 /**
  * The web page at `/`: its files as they are (no build step), and the page
- * again at `/reset`, where the link in a reset mail opens the reset form.
+ * again at `/reset`, where the link in a reset mail opens the reset form. The
+ * browser half of SimpleWebAuthn is served as it is published, at
+ * `/vendor/simplewebauthn/` (its .js modules only, not its typings or maps).
  */
 async function serveWebPage(app: NestFastifyApplication): Promise<void> {
   if (!PUBLIC_DIR) {
@@ -251,6 +253,16 @@ async function serveWebPage(app: NestFastifyApplication): Promise<void> {
     decorateReply: false,
     wildcard: false,
     index: ['index.html'],
+  });
+  // The package's `require` entry is script/index.js; its ES modules are in esm/ beside it.
+  const webAuthnModules = join(dirname(require.resolve('@simplewebauthn/browser')), '..', 'esm');
+  await app.register(fastifyStatic, {
+    root: webAuthnModules,
+    prefix: '/vendor/simplewebauthn/',
+    decorateReply: false,
+    wildcard: false,
+    index: false,
+    allowedPath: (path) => path.endsWith('.js'),
   });
   app
     .getHttpAdapter()

@@ -168,16 +168,36 @@ export async function signIn(login, password) {
 }
 
 /** The second step of a sign-in: a code from the authenticator app, or a recovery code. */
-export async function finishSignIn(code) {
+export function finishSignIn(code) {
+  return secondStepWith({ code });
+}
+
+/** Options for the passkey ceremony of the waiting sign-in's second step (this account's passkeys). */
+export function secondStepPasskeyOptions() {
   if (!secondStep) {
-    throw new ApiError(401, {
-      code: 'invalid_mfa_token',
-      detail: 'This sign-in is no longer waiting for a code: sign in again.',
-    });
+    return Promise.reject(noSecondStep());
+  }
+  return send('POST', '/auth/mfa/passkey-options', { body: { mfaToken: secondStep } });
+}
+
+/** The second step of a sign-in with a passkey: the assertion the browser made with those options. */
+export function finishSignInWithPasskey(passkey) {
+  return secondStepWith({ passkey });
+}
+
+const noSecondStep = () =>
+  new ApiError(401, {
+    code: 'invalid_mfa_token',
+    detail: 'This sign-in is no longer waiting for its second step: sign in again.',
+  });
+
+async function secondStepWith(proof) {
+  if (!secondStep) {
+    throw noSecondStep();
   }
   try {
     const pair = await send('POST', '/auth/mfa/verify', {
-      body: { mfaToken: secondStep, code },
+      body: { mfaToken: secondStep, ...proof },
       cookie: true,
     });
     secondStep = null;
@@ -191,6 +211,17 @@ export async function finishSignIn(code) {
     }
     throw error;
   }
+}
+
+/** Options for signing in with a passkey alone (no account named: the browser offers its passkeys). */
+export function passkeySignInOptions() {
+  return send('POST', '/auth/passkey/options');
+}
+
+/** Signs in with the assertion the browser made with those options. */
+export async function signInWithPasskey(response) {
+  secondStep = null;
+  return adopt(await send('POST', '/auth/passkey/login', { body: { response }, cookie: true }));
 }
 
 /** Gives up a sign-in that waits for its second step. */
@@ -289,4 +320,39 @@ export async function disableTotp(password, code) {
 export async function newRecoveryCodes(code) {
   const { recoveryCodes } = await authed('POST', '/users/me/mfa/recovery-codes', { code });
   return recoveryCodes;
+}
+
+/** `[{ id, name, createdAt, lastUsedAt, backedUp }]` */
+export function listPasskeys() {
+  return authed('GET', '/users/me/passkeys');
+}
+
+/** Options for the ceremony that makes a new passkey for this account. */
+export function passkeyCreationOptions() {
+  return authed('POST', '/users/me/passkeys/options');
+}
+
+/** Saves the passkey the browser made with those options; `name` may be empty (the API picks one). */
+export async function addPasskey(name, response) {
+  const passkey = await authed(
+    'POST',
+    '/users/me/passkeys',
+    name ? { name, response } : { response },
+  );
+  await reloadUser();
+  return passkey;
+}
+
+export function renamePasskey(id, name) {
+  return authed('PATCH', `/users/me/passkeys/${encodeURIComponent(id)}`, { name });
+}
+
+/** `password` for accounts that have one; without, a recent sign-in stands in for it. */
+export async function removePasskey(id, password) {
+  await authed(
+    'DELETE',
+    `/users/me/passkeys/${encodeURIComponent(id)}`,
+    password ? { password } : {},
+  );
+  await reloadUser();
 }

@@ -2,6 +2,14 @@
 
 import * as api from './api.js';
 import { busy, clearErrors, onSubmit, showError, showFormError } from './forms.js';
+import {
+  prepareSecondStep,
+  renderPasskeys,
+  resetPasskeysCard,
+  setUpPasskeys,
+  startAutofill,
+  stopAutofill,
+} from './passkeys.js';
 
 const $ = (id) => document.getElementById(id);
 const VIEWS = ['signin', 'second-step', 'signup', 'verify', 'forgot', 'reset', 'account'];
@@ -16,6 +24,11 @@ function show(view, notice) {
   }
   if (view !== 'account') {
     resetMfaCard();
+    resetPasskeysCard();
+  }
+  if (view !== 'signin') {
+    stopAutofill();
+    clearErrors($('signin-passkey-form'));
   }
   for (const name of VIEWS) {
     $(`view-${name}`).hidden = name !== view;
@@ -25,6 +38,10 @@ function show(view, notice) {
   message.hidden = !notice;
   document.title = `${$(`${view}-title`).textContent} · Account`;
   $(`${view}-title`).focus();
+  if (view === 'signin') {
+    // The browser may offer this site's passkeys in the email field's suggestions.
+    void startAutofill();
+  }
 }
 
 document.addEventListener('click', (event) => {
@@ -72,7 +89,8 @@ function typedCode(data, what) {
 
 /**
  * Signs in with a password, then opens the account. An account with
- * two-step sign-in goes on to the code screen instead.
+ * two-step sign-in goes on to the second-step screen instead (a code, a
+ * passkey, or either).
  */
 async function signInWithPassword(login, password, notice) {
   try {
@@ -81,23 +99,29 @@ async function signInWithPassword(login, password, notice) {
     if (error.code !== 'mfa_required') {
       throw error;
     }
-    if (!error.methods.some((method) => method === 'totp' || method === 'recovery_code')) {
+    if (!prepareSecondStep(error.methods)) {
       api.forgetSecondStep();
       throw new api.ApiError(403, {
         code: 'mfa_unsupported',
         detail:
-          'This account signs in with a passkey as its second step, which this page cannot do yet.',
+          'This account signs in with a passkey as its second step, and this browser cannot use passkeys. Try another browser.',
       });
     }
     $('signin-password').value = '';
-    $('second-step-form').reset();
-    clearErrors($('second-step-form'));
     show('second-step');
     return;
   }
   $('signin-form').reset();
   await openAccount(notice);
 }
+
+/** Back to the sign-in screen, saying why (a sign-in that waited for its second step is void). */
+function backToSignIn(why) {
+  show('signin');
+  showFormError($('signin-form'), why);
+}
+
+setUpPasskeys({ openAccount, backToSignIn, renderMfa });
 
 // Sign in
 onSubmit(
@@ -144,8 +168,7 @@ onSubmit(
       if (!again) {
         throw error;
       }
-      show('signin');
-      showFormError($('signin-form'), again);
+      backToSignIn(again);
       return;
     }
     $('second-step-form').reset();
@@ -371,10 +394,14 @@ async function renderMfa() {
     return;
   }
   const on = status.totp.enabled;
+  const passkeys = status.passkeys ?? 0;
   const badge = document.createElement('span');
-  badge.className = on ? 'badge' : 'badge warn';
-  badge.textContent = on ? 'on' : 'off';
+  badge.className = on || passkeys > 0 ? 'badge' : 'badge warn';
+  badge.textContent = on || passkeys > 0 ? 'on' : 'off';
   let details = 'Signing in asks for your password only.';
+  if (!on && passkeys > 0) {
+    details = `Signing in with your password also asks for one of your passkeys (${passkeys}). You can add an authenticator app as well.`;
+  }
   if (on) {
     const left = status.recoveryCodesLeft;
     const since = status.totp.createdAt
@@ -483,7 +510,12 @@ onSubmit(
     );
     $('mfa-disable-form').reset();
     showMfaPart(null);
-    show('account', 'Two-step sign-in is off. Signing in asks for your password only.');
+    show(
+      'account',
+      api.currentUser()?.mfaEnabled
+        ? 'The authenticator app is removed. Signing in with your password still asks for one of your passkeys.'
+        : 'Two-step sign-in is off. Signing in asks for your password only.',
+    );
     await renderMfa();
   },
   {},
@@ -494,7 +526,7 @@ async function openAccount(notice) {
   const user = api.currentUser();
   renderProfile(user);
   show('account', notice);
-  await Promise.all([renderMfa(), renderSessions()]);
+  await Promise.all([renderMfa(), renderPasskeys(), renderSessions()]);
 }
 
 onSubmit(
