@@ -1,16 +1,11 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import {
-  type AuthenticationResponseJSON,
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
-import { decodeClientDataJSON } from '@simplewebauthn/server/helpers';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
 import type { AuthPrincipal } from '../../common/auth-principal';
@@ -32,6 +27,25 @@ import { authenticatorName } from './authenticator-names';
 import { AddPasskeyDto, PasskeyDto } from './dto/passkey.dto';
 import type { PasskeyEntity } from './passkey.entities';
 import { type IssuedChallenge, PasskeysRepository } from './passkeys.repository';
+
+type WebAuthnServer = typeof import('@simplewebauthn/server');
+type WebAuthnHelpers = typeof import('@simplewebauthn/server/helpers');
+let library: { server: WebAuthnServer; helpers: WebAuthnHelpers } | undefined;
+
+/**
+ * @simplewebauthn/server, loaded at the first passkey request: its
+ * certificate and ASN.1 parsers take a fifth of a second to load, which the
+ * start (and every request that is not about passkeys) need not wait for.
+ */
+function webauthn(): { server: WebAuthnServer; helpers: WebAuthnHelpers } {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  library ??= {
+    server: require('@simplewebauthn/server') as WebAuthnServer,
+    helpers: require('@simplewebauthn/server/helpers') as WebAuthnHelpers,
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return library;
+}
 
 /** How long a WebAuthn challenge waits for its ceremony. */
 export const CHALLENGE_SECONDS = 300;
@@ -128,7 +142,7 @@ export class PasskeysService implements OnModuleInit {
     const user = await this.users.getById(principal.user.id);
     const existing = await this.passkeys.listByUser(user.id);
     const account = user.email ?? user.username ?? user.id;
-    const options = await generateRegistrationOptions({
+    const options = await webauthn().server.generateRegistrationOptions({
       rpName: this.config.webauthn.name,
       rpID: this.config.webauthn.id,
       userID: userHandleOf(user.id),
@@ -166,20 +180,22 @@ export class PasskeysService implements OnModuleInit {
    */
   async add(principal: AuthPrincipal, dto: AddPasskeyDto, client: ClientInfo): Promise<PasskeyDto> {
     const userId = principal.user.id;
-    const verification = await verifyRegistrationResponse({
-      response: dto.response as unknown as RegistrationResponseJSON,
-      expectedChallenge: async (challenge) => {
-        const issued = await this.passkeys.takeChallenge(challenge);
-        return (
-          issued?.purpose === 'register' &&
-          issued.userId === userId &&
-          issued.sessionId === principal.sessionId
-        );
-      },
-      expectedOrigin: this.config.webauthn.origins,
-      expectedRPID: this.config.webauthn.id,
-      requireUserVerification: false,
-    }).catch(() => null);
+    const verification = await webauthn()
+      .server.verifyRegistrationResponse({
+        response: dto.response as unknown as RegistrationResponseJSON,
+        expectedChallenge: async (challenge) => {
+          const issued = await this.passkeys.takeChallenge(challenge);
+          return (
+            issued?.purpose === 'register' &&
+            issued.userId === userId &&
+            issued.sessionId === principal.sessionId
+          );
+        },
+        expectedOrigin: this.config.webauthn.origins,
+        expectedRPID: this.config.webauthn.id,
+        requireUserVerification: false,
+      })
+      .catch(() => null);
     if (!verification?.verified) {
       throw invalidPasskey();
     }
@@ -265,7 +281,7 @@ export class PasskeysService implements OnModuleInit {
 
   /** Options for a passwordless sign-in: no allowCredentials, so the browser offers its discoverable passkeys (also through autofill). */
   async signInOptions(): Promise<PublicKeyCredentialRequestOptionsJSON> {
-    const options = await generateAuthenticationOptions({
+    const options = await webauthn().server.generateAuthenticationOptions({
       rpID: this.config.webauthn.id,
       userVerification: 'preferred',
       timeout: CHALLENGE_SECONDS * 1000,
@@ -325,7 +341,7 @@ export class PasskeysService implements OnModuleInit {
         'This account has no passkey: finish the sign-in with a code instead.',
       );
     }
-    const options = await generateAuthenticationOptions({
+    const options = await webauthn().server.generateAuthenticationOptions({
       rpID: this.config.webauthn.id,
       userVerification: 'preferred',
       timeout: CHALLENGE_SECONDS * 1000,
@@ -399,7 +415,7 @@ export class PasskeysService implements OnModuleInit {
       return;
     }
     try {
-      const { challenge } = decodeClientDataJSON(inner.clientDataJSON);
+      const { challenge } = webauthn().helpers.decodeClientDataJSON(inner.clientDataJSON);
       if (typeof challenge === 'string' && challenge.length <= 128) {
         await this.passkeys.takeChallenge(challenge, manager);
       }
@@ -436,7 +452,7 @@ export class PasskeysService implements OnModuleInit {
     const assertion = response as unknown as AuthenticationResponseJSON;
     let challengeAccepted: boolean | undefined;
     const check = (counter: number) =>
-      verifyAuthenticationResponse({
+      webauthn().server.verifyAuthenticationResponse({
         response: assertion,
         expectedChallenge: async (challenge) => {
           challengeAccepted ??= expected(await this.passkeys.takeChallenge(challenge, manager));
