@@ -4,6 +4,7 @@ import { InitialSchema1730000000000 } from '../migrations/1730000000000-InitialS
 import { MailAndAccountTokens1730000100000 } from '../migrations/1730000100000-MailAndAccountTokens';
 import { MultiFactor1730000400000 } from '../migrations/1730000400000-MultiFactor';
 import { Passkeys1730000500000 } from '../migrations/1730000500000-Passkeys';
+import { NewDeviceAlerts1730000700000 } from '../migrations/1730000700000-NewDeviceAlerts';
 import { AuditEventEntity } from './audit/audit-event.entity';
 import {
   MfaChallengeEntity,
@@ -11,9 +12,11 @@ import {
   TotpAuthenticatorEntity,
 } from './auth/mfa/mfa.entities';
 import { PasskeyEntity, WebAuthnChallengeEntity } from './auth/passkeys/passkey.entities';
+import { KnownDeviceEntity } from './auth/devices/device.entities';
 import {
   EmailVerificationEntity,
   PasswordResetEntity,
+  SecureAccountTokenEntity,
 } from './auth/recovery/account-token.entities';
 import { RefreshTokenEntity } from './auth/sessions/refresh-token.entity';
 import { SessionEntity } from './auth/sessions/session.entity';
@@ -39,6 +42,8 @@ export const APP_SCHEMA: DatabaseSchema = {
     MfaChallengeEntity,
     PasskeyEntity,
     WebAuthnChallengeEntity,
+    KnownDeviceEntity,
+    SecureAccountTokenEntity,
   ],
   migrations: [
     InitialSchema1730000000000,
@@ -47,5 +52,6 @@ export const APP_SCHEMA: DatabaseSchema = {
     AuditForgetsTypedIdentifiers1730000350000,
     MultiFactor1730000400000,
     Passkeys1730000500000,
+    NewDeviceAlerts1730000700000,
   ],
 };

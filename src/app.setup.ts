@@ -238,7 +238,8 @@ export const PUBLIC_DIR = [
 
 /**
  * The web page at `/`: its files as they are (no build step), and the page
- * again at `/reset`, where the link in a reset mail opens the reset form. The
+ * again at `/reset`, where the link in a reset mail opens the reset form, and
+ * at `/secure`, where a new-device alert's "this wasn't me" link opens. The
  * browser half of SimpleWebAuthn is served as it is published, at
  * `/vendor/simplewebauthn/` (its .js modules only, not its typings or maps).
  */
@@ -268,6 +269,9 @@ async function serveWebPage(app: NestFastifyApplication): Promise<void> {
     .getHttpAdapter()
     .getInstance()
     .get('/reset', (_request, reply) => {
+      void reply.header('Cache-Control', 'no-store').type('text/html; charset=utf-8').send(page);
+    })
+    .get('/secure', (_request, reply) => {
       void reply.header('Cache-Control', 'no-store').type('text/html; charset=utf-8').send(page);
     });
 }

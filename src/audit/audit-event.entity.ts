@@ -21,6 +21,7 @@ export const AUDIT_TYPES = [
   'recovery_codes.regenerated',
   'passkey.added',
   'passkey.removed',
+  'account.secured',
 ] as const;
 export type AuditType = (typeof AUDIT_TYPES)[number];
 export type AuditOutcome = 'success' | 'failure';

@@ -31,6 +31,8 @@ import { AccountTokensRepository } from './recovery/account-tokens.repository';
 import { EmailVerificationService } from './recovery/email-verification.service';
 import { PasswordResetService } from './recovery/password-reset.service';
 import { RecoveryController } from './recovery/recovery.controller';
+import { SecureAccountService } from './recovery/secure-account.service';
+import { DevicesService } from './devices/devices.service';
 import { RolesGuard } from './roles/roles.guard';
 import { RefreshCookieInterceptor } from './sessions/refresh-cookie.interceptor';
 import { RefreshTokenEntity } from './sessions/refresh-token.entity';
@@ -56,7 +58,8 @@ import { WellKnownController } from './tokens/well-known.controller';
  * recovery/ (email verification, password reset, their mails), account/
  * (the credential routes under /users/me, re-authentication, the ways in),
  * mfa/ (second factors and the sign-ins waiting for one), passkeys/
- * (WebAuthn credentials and ceremonies) and roles/.
+ * (WebAuthn credentials and ceremonies), devices/ (known devices, the
+ * new-device check) and roles/.
  */
 @Module({
   imports: [
@@ -101,6 +104,8 @@ import { WellKnownController } from './tokens/well-known.controller';
     PasskeysRepository,
     EmailVerificationService,
     PasswordResetService,
+    SecureAccountService,
+    DevicesService,
     AccountMailService,
     AccountTokensRepository,
     PasswordsService,

@@ -54,6 +54,8 @@ export interface AppConfig {
   webauthn: RelyingParty;
   passwordResetTtl: number;
   requireVerifiedEmail: boolean;
+  /** Mail a notice when an account signs in from a device it has not used in 90 days. */
+  newDeviceAlerts: boolean;
   /** false only with RATE_LIMIT=off (benchmarks and tests of other things). */
   rateLimit: boolean;
   /** The abuse limits (see docs/security.md#abuse-limits); windows are fixed, counts configurable. */

@@ -180,6 +180,7 @@ export function loadConfig(env: Env): AppConfig {
     },
     webauthn,
     requireVerifiedEmail: bool(env, 'REQUIRE_VERIFIED_EMAIL', false),
+    newDeviceAlerts: bool(env, 'NEW_DEVICE_ALERTS', true),
     rateLimit,
     rateLimits: {
       perAddressPerMinute: int(env, 'RATE_LIMIT_PER_ADDRESS', 300, 1, 1000000),

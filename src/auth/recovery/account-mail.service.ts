@@ -4,6 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import type { ClientInfo } from '../../common/decorators/client-info.decorator';
 import { type AppConfig, InjectAppConfig } from '../../config/configuration';
 import { MailComposers } from '../../mail/mail-composers';
+import { NEW_DEVICE_MAIL } from '../devices/devices.service';
 import { OutboxService } from '../../mail/outbox.service';
 import type { MailMessage } from '../../mail/mail.transport';
 import type { OutboxMailEntity } from '../../mail/outbox-mail.entity';
@@ -22,6 +23,9 @@ export const ACCOUNT_MAIL = {
 } as const;
 
 /** The mails public routes send on request, which share one per-address send limit. */
+/** How long the "this wasn't me" link of a new-device alert works, and the reset link it mails. */
+export const SECURE_LINK_SECONDS = 7 * 86400;
+
 export const ON_REQUEST_MAIL_KINDS = [ACCOUNT_MAIL.verification, ACCOUNT_MAIL.reset];
 
 /** Who caused a security notice, as the notice tells it (no secret). */
@@ -56,6 +60,7 @@ export class AccountMailService implements OnModuleInit {
   onModuleInit(): void {
     this.composers.register(ACCOUNT_MAIL.verification, (mail) => this.verificationCode(mail));
     this.composers.register(ACCOUNT_MAIL.reset, (mail) => this.resetLink(mail));
+    this.composers.register(NEW_DEVICE_MAIL, (mail) => this.newDevice(mail));
     this.composers.register(ACCOUNT_MAIL.passwordChanged, (mail) =>
       this.notice(mail, 'Your password was changed', 'The password of your account was changed.'),
     );
@@ -87,7 +92,7 @@ export class AccountMailService implements OnModuleInit {
         greeting: greeting(user),
         paragraphs: ['Enter this code to confirm your email address:'],
         code,
-        footer: `The code is valid for ${minutes(this.config.otpTtl)} and works once. If you did not sign up, ignore this mail.`,
+        footer: `The code is valid for ${duration(this.config.otpTtl)} and works once. If you did not sign up, ignore this mail.`,
       });
     });
   }
@@ -104,12 +109,9 @@ export class AccountMailService implements OnModuleInit {
         return null;
       }
       const token = this.tokens.newRefreshToken();
-      await this.accountTokens.replaceResetToken(
-        user.id,
-        this.tokens.hash(token),
-        this.config.passwordResetTtl,
-        manager,
-      );
+      // A reset link sent after "this wasn't me" lasts longer (SECURED_RESET_SECONDS).
+      const ttl = Number(mail.payload?.ttlSeconds) || this.config.passwordResetTtl;
+      await this.accountTokens.replaceResetToken(user.id, this.tokens.hash(token), ttl, manager);
       // Built from PUBLIC_URL only, never from a request's Host header.
       const href = `${this.config.publicUrl}/reset?token=${encodeURIComponent(token)}`;
       return renderMail({
@@ -120,7 +122,43 @@ export class AccountMailService implements OnModuleInit {
           'Someone asked to reset the password of your account. To choose a new one, open:',
         ],
         link: { href, label: 'Choose a new password' },
-        footer: `The link is valid for ${minutes(this.config.passwordResetTtl)} and works once; a newer request replaces it. If you did not ask, ignore this mail: your password stays as it is.`,
+        footer: `The link is valid for ${duration(ttl)} and works once; a newer request replaces it. If you did not ask, ignore this mail: your password stays as it is.`,
+      });
+    });
+  }
+
+  /**
+   * "New sign-in to your account": when (UTC), browser and system, address
+   * and method, and a "this wasn't me" link whose token is made here (7
+   * days, single use, stored as a hash).
+   */
+  private newDevice(mail: OutboxMailEntity): Promise<MailMessage | null> {
+    return this.dataSource.transaction(async (manager) => {
+      const user = await this.recipientAccount(mail, manager);
+      if (!user || user.disabled) {
+        return null;
+      }
+      const alert = (mail.payload ?? {}) as Record<string, string | undefined>;
+      const token = this.tokens.newRefreshToken();
+      await this.accountTokens.addSecureToken(
+        user.id,
+        this.tokens.hash(token),
+        SECURE_LINK_SECONDS,
+        manager,
+      );
+      const href = `${this.config.publicUrl}/secure?token=${encodeURIComponent(token)}`;
+      const at = alert.at ? alert.at.replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : 'just now';
+      return renderMail({
+        to: mail.recipient,
+        subject: 'New sign-in to your account',
+        greeting: greeting(user),
+        paragraphs: [
+          'Your account was signed in to from a device it has not used recently:',
+          `When: ${at}. Browser: ${alert.browser ?? 'unknown'} on ${alert.os ?? 'an unknown system'}. Address: ${alert.ip ?? 'unknown'}. How: ${SIGN_IN_METHODS[alert.method ?? ''] ?? alert.method ?? 'unknown'}.`,
+          'If this was you, there is nothing to do. If it was not, open the link below: every session of your account ends at once (that device included) and we mail you a link to choose a new password.',
+        ],
+        link: { href, label: "This wasn't me" },
+        footer: `The link is valid for ${duration(SECURE_LINK_SECONDS)} and works once.`,
       });
     });
   }
@@ -179,6 +217,19 @@ function greeting(user: UserEntity): string {
   return `Hello${user.fullName ? ` ${user.fullName}` : ''},`;
 }
 
-function minutes(seconds: number): string {
-  return seconds % 60 === 0 ? `${seconds / 60} minutes` : `${seconds} seconds`;
+function duration(seconds: number): string {
+  return seconds % 86400 === 0
+    ? `${seconds / 86400} days`
+    : seconds % 60 === 0
+      ? `${seconds / 60} minutes`
+      : `${seconds} seconds`;
 }
+
+/** How the alert names a sign-in method. */
+const SIGN_IN_METHODS: Record<string, string> = {
+  password: 'password',
+  secret: 'secret key',
+  passkey: 'passkey',
+  totp: 'password and authenticator code',
+  recovery_code: 'password and recovery code',
+};

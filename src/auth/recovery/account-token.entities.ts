@@ -4,6 +4,7 @@ import {
   Entity,
   Index,
   JoinColumn,
+  ManyToOne,
   OneToOne,
   PrimaryColumn,
 } from 'typeorm';
@@ -62,4 +63,28 @@ export class PasswordResetEntity {
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
+}
+
+/** The token of a new-device alert's "this wasn't me" link, as its SHA-256. */
+@Entity('secure_account_tokens')
+@Index('secure_account_tokens_user_id_idx', ['userId'])
+@Index('secure_account_tokens_expires_at_idx', ['expiresAt'])
+export class SecureAccountTokenEntity {
+  @PrimaryColumn({
+    name: 'token_hash',
+    type: 'varchar',
+    length: 64,
+    primaryKeyConstraintName: 'secure_account_tokens_pkey',
+  })
+  tokenHash: string;
+
+  @Column({ name: 'user_id', type: 'uuid' })
+  userId: string;
+
+  @ManyToOne(() => UserEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'user_id', foreignKeyConstraintName: 'secure_account_tokens_user_id_fkey' })
+  user?: UserEntity;
+
+  @Column({ name: 'expires_at', type: 'timestamptz' })
+  expiresAt: Date;
 }

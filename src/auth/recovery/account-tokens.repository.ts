@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectEntityManager } from '@nestjs/typeorm';
 import { EntityManager } from 'typeorm';
+import { returningRows } from '../../database/returning';
 import { EmailVerificationEntity, PasswordResetEntity } from './account-token.entities';
 
 /**
@@ -81,5 +82,31 @@ export class AccountTokensRepository {
 
   async deleteReset(userId: string, manager: EntityManager): Promise<void> {
     await manager.delete(PasswordResetEntity, { userId });
+  }
+
+  /** A "this wasn't me" token of a new-device alert; expired ones go in the same statement. */
+  async addSecureToken(
+    userId: string,
+    tokenHash: string,
+    ttlSeconds: number,
+    manager: EntityManager,
+  ): Promise<void> {
+    await manager.query(
+      `WITH pruned AS (DELETE FROM secure_account_tokens WHERE expires_at < now())
+       INSERT INTO secure_account_tokens (token_hash, user_id, expires_at)
+       VALUES ($1, $2, now() + make_interval(secs => $3))`,
+      [tokenHash, userId, ttlSeconds],
+    );
+  }
+
+  /** Spends a "this wasn't me" token; its account while it was valid. */
+  async takeSecureToken(tokenHash: string, manager: EntityManager): Promise<string | null> {
+    const rows = await returningRows<{ user_id: string; valid: boolean }>(
+      manager,
+      `DELETE FROM secure_account_tokens WHERE token_hash = $1
+       RETURNING user_id, expires_at > now() AS valid`,
+      [tokenHash],
+    );
+    return rows[0]?.valid ? rows[0].user_id : null;
   }
 }

@@ -13,9 +13,16 @@ import { Public } from '../../common/decorators/public.decorator';
 import { AddressRateLimitGuard } from '../../rate-limit/address-rate-limit.guard';
 import { UserResponseDto } from '../../users/dto/user-response.dto';
 import { toUserResponse } from '../../users/user.mapper';
-import { AcceptedDto, EmailDto, ResetPasswordDto, VerifyEmailDto } from './dto/email.dto';
+import {
+  AcceptedDto,
+  EmailDto,
+  ResetPasswordDto,
+  SecureAccountDto,
+  VerifyEmailDto,
+} from './dto/email.dto';
 import { EmailVerificationService } from './email-verification.service';
 import { PasswordResetService } from './password-reset.service';
+import { SecureAccountService } from './secure-account.service';
 
 /** Proving an email address, and getting back in with a reset link. */
 @ApiTags('auth')
@@ -26,6 +33,7 @@ export class RecoveryController {
   constructor(
     private readonly verification: EmailVerificationService,
     private readonly passwordReset: PasswordResetService,
+    private readonly secureAccount: SecureAccountService,
   ) {}
 
   @Post('verify-email')
@@ -78,5 +86,18 @@ export class RecoveryController {
   @ApiProblems([400, 'validation_failed', 'invalid_token', 'weak_password'])
   resetPassword(@Body() dto: ResetPasswordDto, @Client() client: ClientInfo): Promise<void> {
     return this.passwordReset.reset(dto.token, dto.newPassword, client);
+  }
+
+  @Post('secure-account')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({
+    summary: '"This wasn\'t me": secure the account from a new-device alert',
+    description:
+      "Takes the token of the alert's link (`PUBLIC_URL/secure?token=…`, single use, 7 days). Every session of the account ends at once, the sign-in the alert was about included; outstanding reset links are voided; a new reset link is mailed (valid 7 days).",
+  })
+  @ApiNoContentResponse()
+  @ApiProblems([400, 'validation_failed', 'invalid_token'], [429, 'rate_limited'])
+  secure(@Body() dto: SecureAccountDto, @Client() client: ClientInfo): Promise<void> {
+    return this.secureAccount.secure(dto.token, client);
   }
 }

@@ -12,6 +12,7 @@ import { RefreshTokenEntity } from './refresh-token.entity';
 import { SessionEntity } from './session.entity';
 import {
   CREATE_SESSION_SQL,
+  CREATE_SESSION_ON_DEVICE_SQL,
   LIST_ACTIVE_SQL,
   ROTATE_LIVE_SQL,
   SESSION_USERS_SQL,
@@ -137,6 +138,41 @@ export class SessionsRepository {
       [userId, client.ip, client.userAgent, expiresAt, refreshTokenHash, how.amr, how.aal],
     );
     return { id: rows[0].id, assurance: { ...how, authTime: rows[0].auth_time } };
+  }
+
+  /**
+   * `create`, and in the same statement the device recorded as seen, with
+   * the alert mail queued when the account had not used it within
+   * `knownDays` (see CREATE_SESSION_ON_DEVICE_SQL). Whether it alerted.
+   */
+  async createOnDevice(
+    userId: string,
+    client: ClientInfo,
+    expiresAt: Date,
+    refreshTokenHash: string,
+    how: Omit<Assurance, 'authTime'>,
+    device: { hash: string; alert: Record<string, unknown>; knownDays: number },
+  ): Promise<{ id: string; assurance: Assurance; alerted: boolean }> {
+    const rows: Array<{ id: string; auth_time: Date; alerted: boolean }> = await this.manager.query(
+      CREATE_SESSION_ON_DEVICE_SQL,
+      [
+        userId,
+        client.ip,
+        client.userAgent,
+        expiresAt,
+        refreshTokenHash,
+        how.amr,
+        how.aal,
+        device.hash,
+        JSON.stringify(device.alert),
+        device.knownDays,
+      ],
+    );
+    return {
+      id: rows[0].id,
+      assurance: { ...how, authTime: rows[0].auth_time },
+      alerted: rows[0].alerted,
+    };
   }
 
   /**

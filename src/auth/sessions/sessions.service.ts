@@ -11,6 +11,8 @@ import { toUserResponse } from '../../users/user.mapper';
 import { UsersService } from '../../users/users.service';
 import type { Assurance, AssuranceLevel, AuthMethodRef } from '../tokens/assurance';
 import { TokensService } from '../tokens/tokens.service';
+import { DevicesService, KNOWN_DEVICE_DAYS } from '../devices/devices.service';
+import { OutboxService } from '../../mail/outbox.service';
 import { SessionDto, TokenPairDto } from './dto/token-pair.dto';
 import { RefreshTokenEntity } from './refresh-token.entity';
 import { SessionsRepository } from './sessions.repository';
@@ -56,6 +58,8 @@ export class SessionsService {
     private readonly sessions: SessionsRepository,
     private readonly audit: AuditService,
     private readonly metrics: MetricsService,
+    private readonly devices: DevicesService,
+    private readonly outbox: OutboxService,
     @InjectAppConfig() private readonly config: AppConfig,
   ) {}
 
@@ -70,13 +74,12 @@ export class SessionsService {
   ): Promise<TokenPairDto> {
     const refreshToken = this.tokens.newRefreshToken();
     const expiresAt = new Date(Date.now() + this.config.refresh.ttl * 1000);
-    const session = await this.sessions.create(
-      user.id,
-      client,
-      expiresAt,
-      this.tokens.hash(refreshToken),
-      { amr, aal },
-    );
+    const session = this.devices.enabled
+      ? await this.startOnDevice(user, client, expiresAt, refreshToken, { method, amr, aal })
+      : await this.sessions.create(user.id, client, expiresAt, this.tokens.hash(refreshToken), {
+          amr,
+          aal,
+        });
     await this.audit.record({
       type: 'login.succeeded',
       userId: user.id,
@@ -84,6 +87,42 @@ export class SessionsService {
       detail: { method, sessionId: session.id, aal },
     });
     return this.tokenPair(user, session.id, refreshToken, session.assurance);
+  }
+
+  /**
+   * The session, on a device: a device the account has not signed in from
+   * within KNOWN_DEVICE_DAYS gets its alert mail queued by the same statement.
+   */
+  private async startOnDevice(
+    user: UserEntity,
+    client: ClientInfo,
+    expiresAt: Date,
+    refreshToken: string,
+    { method, amr, aal }: Authentication,
+  ): Promise<{ id: string; assurance: Assurance }> {
+    const device = this.devices.identify(client);
+    const session = await this.sessions.createOnDevice(
+      user.id,
+      client,
+      expiresAt,
+      this.tokens.hash(refreshToken),
+      { amr, aal },
+      {
+        hash: device.hash,
+        knownDays: KNOWN_DEVICE_DAYS,
+        alert: {
+          at: new Date().toISOString(),
+          browser: device.browser,
+          os: device.os,
+          ip: client.ip,
+          method,
+        },
+      },
+    );
+    if (session.alerted) {
+      this.outbox.deliverSoon();
+    }
+    return session;
   }
 
   /**

@@ -33,6 +33,40 @@ export const CREATE_SESSION_SQL = `
   SELECT id, auth_time FROM s`;
 
 /**
+ * CREATE_SESSION_SQL, and the device ($8, a keyed hash) recorded as seen
+ * now; when the account had not signed in from it within $10 days, the alert
+ * mail ($9, its payload) is queued in the outbox by the same statement, so a
+ * sign-in is never answered without its alert. Older devices of the account
+ * are forgotten on the way. `prior` reads the rows as they were before the
+ * statement (every part of it sees the same snapshot).
+ */
+export const CREATE_SESSION_ON_DEVICE_SQL = `
+  WITH s AS (
+    INSERT INTO sessions (user_id, ip, user_agent, expires_at, amr, aal)
+    VALUES ($1, $2, $3, $4, $6::text[], $7)
+    RETURNING id, auth_time
+  ), first_token AS (
+    INSERT INTO refresh_tokens (session_id, token_hash, generation) SELECT id, $5, 0 FROM s
+  ), prior AS (
+    SELECT 1 FROM known_devices
+    WHERE user_id = $1 AND device_hash = $8
+      AND last_seen_at > now() - make_interval(days => $10)
+  ), seen AS (
+    INSERT INTO known_devices (user_id, device_hash) VALUES ($1, $8)
+    ON CONFLICT (user_id, device_hash) DO UPDATE SET last_seen_at = now()
+  ), forgotten AS (
+    DELETE FROM known_devices
+    WHERE user_id = $1 AND device_hash <> $8
+      AND last_seen_at < now() - make_interval(days => $10)
+  ), alert AS (
+    INSERT INTO outbox (kind, recipient, user_id, payload)
+    SELECT 'new_device', u.email, u.id, $9::jsonb FROM users u
+    WHERE u.id = $1 AND u.email IS NOT NULL AND NOT EXISTS (SELECT 1 FROM prior)
+    RETURNING id
+  )
+  SELECT id, auth_time, EXISTS (SELECT 1 FROM alert) AS alerted FROM s`;
+
+/**
  * One statement, so one round trip and one commit, for any number of
  * presented tokens (given as two arrays: the presented token's hash and its
  * successor's): spend each one that is live and whose session and user are

@@ -14,6 +14,7 @@ import { UsersService } from '../../users/users.service';
 import { PasswordsService } from '../passwords/passwords.service';
 import { ACCOUNT_MAIL } from '../recovery/account-mail.service';
 import { MfaChallengesService, type SecondFactorProof } from '../mfa/mfa-challenges.service';
+import { DevicesService } from '../devices/devices.service';
 import { passkeyAmr, PasskeysService } from '../passkeys/passkeys.service';
 import { TokenPairDto } from '../sessions/dto/token-pair.dto';
 import { type Authentication, SessionsService } from '../sessions/sessions.service';
@@ -50,6 +51,7 @@ export class SignInService {
     private readonly metrics: MetricsService,
     private readonly challenges: MfaChallengesService,
     private readonly passkeys: PasskeysService,
+    private readonly devices: DevicesService,
   ) {}
 
   /**
@@ -78,6 +80,7 @@ export class SignInService {
         userId: created.id,
       });
       await this.audit.record({ type: 'user.registered', userId: created.id, client }, manager);
+      await this.devices.remember(created.id, client, manager);
       return created;
     });
     this.outbox.deliverSoon();

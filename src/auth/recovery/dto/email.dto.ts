@@ -28,6 +28,13 @@ export class ResetPasswordDto {
   newPassword: string;
 }
 
+export class SecureAccountDto {
+  @ApiProperty({ description: "The token from the alert's link (`/secure?token=…`)." })
+  @IsString()
+  @Length(1, 512)
+  token: string;
+}
+
 /** The one answer to a request that may send mail, whatever the address. */
 export class AcceptedDto {
   @ApiProperty({
