@@ -154,7 +154,7 @@ export class AccountMailService implements OnModuleInit {
         greeting: greeting(user),
         paragraphs: [
           'Your account was signed in to from a device it has not used recently:',
-          `When: ${at}. Browser: ${alert.browser ?? 'unknown'} on ${alert.os ?? 'an unknown system'}. Address: ${alert.ip ?? 'unknown'}. How: ${SIGN_IN_METHODS[alert.method ?? ''] ?? alert.method ?? 'unknown'}.`,
+          `When: ${at}. Browser: ${alert.browser ?? 'unknown'} on ${alert.os ?? 'an unknown system'}. Address: ${alert.ip ?? 'unknown'}. How: ${methodName(alert.method)}.`,
           'If this was you, there is nothing to do. If it was not, open the link below: every session of your account ends at once (that device included) and we mail you a link to choose a new password.',
         ],
         link: { href, label: "This wasn't me" },
@@ -223,6 +223,14 @@ function duration(seconds: number): string {
     : seconds % 60 === 0
       ? `${seconds / 60} minutes`
       : `${seconds} seconds`;
+}
+
+/** How the alert names a sign-in method (`oidc:<name>`: the provider's name). */
+function methodName(method: string | undefined): string {
+  if (method?.startsWith('oidc:')) {
+    return `through ${method.slice('oidc:'.length)}`;
+  }
+  return SIGN_IN_METHODS[method ?? ''] ?? method ?? 'unknown';
 }
 
 /** How the alert names a sign-in method. */
