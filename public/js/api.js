@@ -257,6 +257,11 @@ export function resetPassword(token, newPassword) {
   return send('POST', '/auth/password/reset', { body: { token, newPassword } });
 }
 
+/** "This wasn't me", from a new-device alert: every session of the account ends, a reset link is mailed. */
+export function secureAccount(token) {
+  return send('POST', '/auth/secure-account', { body: { token } });
+}
+
 export async function updateProfile(fields) {
   const user = await authed('PATCH', '/users/me', fields);
   if (access) {

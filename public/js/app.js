@@ -10,9 +10,20 @@ import {
   startAutofill,
   stopAutofill,
 } from './passkeys.js';
+import { leaveSecureLink, openSecureLink, setUpSecure } from './secure.js';
 
 const $ = (id) => document.getElementById(id);
-const VIEWS = ['signin', 'second-step', 'signup', 'verify', 'forgot', 'reset', 'account'];
+const VIEWS = [
+  'signin',
+  'second-step',
+  'signup',
+  'verify',
+  'forgot',
+  'reset',
+  'secure',
+  'secured',
+  'account',
+];
 
 /** What the page remembers between screens, in memory only. */
 const state = { pendingEmail: null, pendingPassword: null, resetToken: null };
@@ -25,6 +36,9 @@ function show(view, notice) {
   if (view !== 'account') {
     resetMfaCard();
     resetPasskeysCard();
+  }
+  if (view !== 'secure') {
+    leaveSecureLink();
   }
   if (view !== 'signin') {
     stopAutofill();
@@ -122,6 +136,7 @@ function backToSignIn(why) {
 }
 
 setUpPasskeys({ openAccount, backToSignIn, renderMfa });
+setUpSecure({ show });
 
 // Sign in
 onSubmit(
@@ -578,7 +593,7 @@ onSubmit($('delete-form'), async (data) => {
   show('signin', 'Your account is deleted.');
 });
 
-// Start: a reset link, a session kept by the cookie, or the sign-in screen.
+// Start: a reset link, a new-device alert's link, a session kept by the cookie, or the sign-in screen.
 async function start() {
   const url = new URL(location.href);
   if (url.pathname === '/reset') {
@@ -589,6 +604,10 @@ async function start() {
     }
     showFormError($('forgot-form'), 'This link is incomplete. Ask for a new one.');
     show('forgot');
+    return;
+  }
+  if (url.pathname === '/secure') {
+    openSecureLink(url);
     return;
   }
   if (await api.restore()) {
