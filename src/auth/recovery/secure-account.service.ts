@@ -14,8 +14,9 @@ import { PasswordResetService } from './password-reset.service';
 
 /**
  * "This wasn't me", from a new-device alert: every session of the account
- * ends (the suspicious one too), outstanding reset links are voided, and a
- * fresh reset link is mailed (valid 7 days). One transaction; the link's
+ * ends (the suspicious one too), outstanding reset links are voided, a
+ * fresh reset link is mailed (valid 7 days), and the account's known
+ * devices are forgotten (any further sign-in alerts again). One transaction; the link's
  * token works once.
  */
 @Injectable()
@@ -39,6 +40,8 @@ export class SecureAccountService {
         return false;
       }
       const sessions = await this.sessions.endAll(user.id, 'account_secured', manager);
+      // Every device is new again: the intruder's next sign-in alerts as well.
+      await manager.query(`DELETE FROM known_devices WHERE user_id = $1`, [user.id]);
       await this.passwordReset.voidOutstanding(user, manager);
       await this.outbox.add(manager, {
         kind: ACCOUNT_MAIL.reset,

@@ -37,8 +37,11 @@ export const CREATE_SESSION_SQL = `
  * now; when the account had not signed in from it within $10 days, the alert
  * mail ($9, its payload) is queued in the outbox by the same statement, so a
  * sign-in is never answered without its alert. Older devices of the account
- * are forgotten on the way. `prior` reads the rows as they were before the
- * statement (every part of it sees the same snapshot).
+ * are forgotten on the way. A device is new when this statement inserted
+ * its row (`xmax = 0`: of concurrent first sign-ins from one device, one
+ * inserts and the others, waiting on its key, update), or when its row was
+ * older than $10 days (`stale` reads the rows as they were before the
+ * statement).
  */
 export const CREATE_SESSION_ON_DEVICE_SQL = `
   WITH s AS (
@@ -47,13 +50,14 @@ export const CREATE_SESSION_ON_DEVICE_SQL = `
     RETURNING id, auth_time
   ), first_token AS (
     INSERT INTO refresh_tokens (session_id, token_hash, generation) SELECT id, $5, 0 FROM s
-  ), prior AS (
+  ), stale AS (
     SELECT 1 FROM known_devices
     WHERE user_id = $1 AND device_hash = $8
-      AND last_seen_at > now() - make_interval(days => $10)
+      AND last_seen_at <= now() - make_interval(days => $10)
   ), seen AS (
     INSERT INTO known_devices (user_id, device_hash) VALUES ($1, $8)
     ON CONFLICT (user_id, device_hash) DO UPDATE SET last_seen_at = now()
+    RETURNING (xmax = 0) AS inserted
   ), forgotten AS (
     DELETE FROM known_devices
     WHERE user_id = $1 AND device_hash <> $8
@@ -61,7 +65,8 @@ export const CREATE_SESSION_ON_DEVICE_SQL = `
   ), alert AS (
     INSERT INTO outbox (kind, recipient, user_id, payload)
     SELECT 'new_device', u.email, u.id, $9::jsonb FROM users u
-    WHERE u.id = $1 AND u.email IS NOT NULL AND NOT EXISTS (SELECT 1 FROM prior)
+    WHERE u.id = $1 AND u.email IS NOT NULL
+      AND (EXISTS (SELECT 1 FROM seen WHERE inserted) OR EXISTS (SELECT 1 FROM stale))
     RETURNING id
   )
   SELECT id, auth_time, EXISTS (SELECT 1 FROM alert) AS alerted FROM s`;
