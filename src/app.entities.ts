@@ -4,6 +4,7 @@ import { InitialSchema1730000000000 } from '../migrations/1730000000000-InitialS
 import { MailAndAccountTokens1730000100000 } from '../migrations/1730000100000-MailAndAccountTokens';
 import { MultiFactor1730000400000 } from '../migrations/1730000400000-MultiFactor';
 import { Passkeys1730000500000 } from '../migrations/1730000500000-Passkeys';
+import { Identities1730000600000 } from '../migrations/1730000600000-Identities';
 import { AuditEventEntity } from './audit/audit-event.entity';
 import {
   MfaChallengeEntity,
@@ -11,6 +12,7 @@ import {
   TotpAuthenticatorEntity,
 } from './auth/mfa/mfa.entities';
 import { PasskeyEntity, WebAuthnChallengeEntity } from './auth/passkeys/passkey.entities';
+import { IdentityEntity, OidcFlowEntity, OidcTicketEntity } from './auth/oidc/oidc.entities';
 import {
   EmailVerificationEntity,
   PasswordResetEntity,
@@ -39,6 +41,9 @@ export const APP_SCHEMA: DatabaseSchema = {
     MfaChallengeEntity,
     PasskeyEntity,
     WebAuthnChallengeEntity,
+    IdentityEntity,
+    OidcFlowEntity,
+    OidcTicketEntity,
   ],
   migrations: [
     InitialSchema1730000000000,
@@ -47,5 +52,6 @@ export const APP_SCHEMA: DatabaseSchema = {
     AuditForgetsTypedIdentifiers1730000350000,
     MultiFactor1730000400000,
     Passkeys1730000500000,
+    Identities1730000600000,
   ],
 };
