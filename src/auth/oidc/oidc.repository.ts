@@ -111,15 +111,17 @@ export class OidcRepository {
     return manager.countBy(IdentityEntity, { userId });
   }
 
-  /** Links (provider, subject) to the account; false when either is linked already. */
+  /** Links (provider, subject) to the account (`used`: by a sign-in); false when either is linked already. */
   async link(
     identity: Pick<IdentityEntity, 'userId' | 'provider' | 'subject' | 'email'>,
     manager: EntityManager,
+    used: boolean,
   ): Promise<boolean> {
     const rows: unknown[] = await manager.query(
-      `INSERT INTO identities (user_id, provider, subject, email) VALUES ($1, $2, $3, $4)
+      `INSERT INTO identities (user_id, provider, subject, email, last_used_at)
+       VALUES ($1, $2, $3, $4, CASE WHEN $5 THEN now() END)
        ON CONFLICT DO NOTHING RETURNING id`,
-      [identity.userId, identity.provider, identity.subject, identity.email],
+      [identity.userId, identity.provider, identity.subject, identity.email, used],
     );
     return rows.length > 0;
   }

@@ -169,9 +169,8 @@ export class OidcService implements OnModuleInit {
       !browserKey ||
       this.tokens.hash(browserKey) !== flow.browserHash
     ) {
-      return landing(flow?.redirectTo ?? this.config.oidc.redirectUrls[0], {
-        error: 'invalid_state',
-      });
+      // Not this browser's flow: the first allowed page, not the flow's own.
+      return landing(this.config.oidc.redirectUrls[0], { error: 'invalid_state' });
     }
     if (query.has('error') || !query.has('code')) {
       return landing(flow.redirectTo, { error: 'access_denied' });
@@ -331,7 +330,7 @@ export class OidcService implements OnModuleInit {
           },
           manager,
         );
-        if (!(await this.linkIdentity(user.id, provider, claims, manager))) {
+        if (!(await this.linkIdentity(user.id, provider, claims, manager, true))) {
           throw new ProblemException('identity_taken', 'This identity is linked already.');
         }
         await this.audit.record(
@@ -371,7 +370,7 @@ export class OidcService implements OnModuleInit {
     }
     const linked = await this.dataSource.transaction(async (manager) => {
       const user: UserEntity | null = await this.users.findById(userId, manager);
-      if (!user || !(await this.linkIdentity(userId, provider, claims, manager))) {
+      if (!user || !(await this.linkIdentity(userId, provider, claims, manager, false))) {
         return false;
       }
       await this.notify(userId, IDENTITY_MAIL.linked, provider.label, client, manager, user);
@@ -393,10 +392,12 @@ export class OidcService implements OnModuleInit {
     provider: OidcProviderSettings,
     claims: ProviderClaims,
     manager: EntityManager,
+    used: boolean,
   ): Promise<boolean> {
     return this.flows.link(
       { userId, provider: provider.name, subject: claims.subject, email: claims.email },
       manager,
+      used,
     );
   }
 
