@@ -10,6 +10,7 @@ import {
   startAutofill,
   stopAutofill,
 } from './passkeys.js';
+import { land, renderIdentities, resetIdentitiesCard, setUpProviders } from './providers.js';
 
 const $ = (id) => document.getElementById(id);
 const VIEWS = ['signin', 'second-step', 'signup', 'verify', 'forgot', 'reset', 'account'];
@@ -25,6 +26,7 @@ function show(view, notice) {
   if (view !== 'account') {
     resetMfaCard();
     resetPasskeysCard();
+    resetIdentitiesCard();
   }
   if (view !== 'signin') {
     stopAutofill();
@@ -122,6 +124,7 @@ function backToSignIn(why) {
 }
 
 setUpPasskeys({ openAccount, backToSignIn, renderMfa });
+setUpProviders({ show, openAccount, backToSignIn });
 
 // Sign in
 onSubmit(
@@ -526,7 +529,7 @@ async function openAccount(notice) {
   const user = api.currentUser();
   renderProfile(user);
   show('account', notice);
-  await Promise.all([renderMfa(), renderPasskeys(), renderSessions()]);
+  await Promise.all([renderMfa(), renderPasskeys(), renderIdentities(), renderSessions()]);
 }
 
 onSubmit(
@@ -578,7 +581,7 @@ onSubmit($('delete-form'), async (data) => {
   show('signin', 'Your account is deleted.');
 });
 
-// Start: a reset link, a session kept by the cookie, or the sign-in screen.
+// Start: a reset link, a provider's answer, a session kept by the cookie, or the sign-in screen.
 async function start() {
   const url = new URL(location.href);
   if (url.pathname === '/reset') {
@@ -589,6 +592,9 @@ async function start() {
     }
     showFormError($('forgot-form'), 'This link is incomplete. Ask for a new one.');
     show('forgot');
+    return;
+  }
+  if (await land()) {
     return;
   }
   if (await api.restore()) {
