@@ -111,8 +111,8 @@ export default tseslint.config(
     },
   },
   {
-    // The benchmark and the examples: plain Node scripts.
-    files: ['bench/**/*.mjs', 'examples/**/*.mjs'],
+    // The benchmark, the examples and the tests' helper servers: plain Node scripts.
+    files: ['bench/**/*.mjs', 'examples/**/*.mjs', 'test/**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       sourceType: 'module',
@@ -127,6 +127,7 @@ export default tseslint.config(
           'setInterval',
           'clearInterval',
           'URL',
+          'Buffer',
         ].map((name) => [name, 'readonly']),
       ),
     },

@@ -7,7 +7,14 @@ const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 // UI's assets) content-disposition 3, otplib @scure/base and @noble/hashes.
 // Node 20 loads them natively, Jest's CommonJS runtime does not, so Jest
 // compiles those packages to CommonJS.
-const esmOnly = ['content-disposition', '@scure/base', '@noble/hashes'];
+const esmOnly = [
+  'content-disposition',
+  '@scure/base',
+  '@noble/hashes',
+  'openid-client',
+  'oauth4webapi',
+  'jose',
+];
 const esmToCjs = [
   'ts-jest',
   { tsconfig: { allowJs: true, module: 'commonjs', ignoreDeprecations: '6.0' } },

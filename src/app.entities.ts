@@ -4,6 +4,7 @@ import { InitialSchema1730000000000 } from '../migrations/1730000000000-InitialS
 import { MailAndAccountTokens1730000100000 } from '../migrations/1730000100000-MailAndAccountTokens';
 import { MultiFactor1730000400000 } from '../migrations/1730000400000-MultiFactor';
 import { Passkeys1730000500000 } from '../migrations/1730000500000-Passkeys';
+import { Identities1730000600000 } from '../migrations/1730000600000-Identities';
 import { NewDeviceAlerts1730000700000 } from '../migrations/1730000700000-NewDeviceAlerts';
 import { AuditEventEntity } from './audit/audit-event.entity';
 import {
@@ -12,6 +13,7 @@ import {
   TotpAuthenticatorEntity,
 } from './auth/mfa/mfa.entities';
 import { PasskeyEntity, WebAuthnChallengeEntity } from './auth/passkeys/passkey.entities';
+import { IdentityEntity, OidcFlowEntity, OidcTicketEntity } from './auth/oidc/oidc.entities';
 import { KnownDeviceEntity } from './auth/devices/device.entities';
 import {
   EmailVerificationEntity,
@@ -42,6 +44,9 @@ export const APP_SCHEMA: DatabaseSchema = {
     MfaChallengeEntity,
     PasskeyEntity,
     WebAuthnChallengeEntity,
+    IdentityEntity,
+    OidcFlowEntity,
+    OidcTicketEntity,
     KnownDeviceEntity,
     SecureAccountTokenEntity,
   ],
@@ -52,6 +57,7 @@ export const APP_SCHEMA: DatabaseSchema = {
     AuditForgetsTypedIdentifiers1730000350000,
     MultiFactor1730000400000,
     Passkeys1730000500000,
+    Identities1730000600000,
     NewDeviceAlerts1730000700000,
   ],
 };

@@ -153,11 +153,19 @@ export async function restore() {
  * Signs in with a password. For an account with two-step sign-in this throws
  * the 403 `mfa_required` error, and `finishSignIn` takes it on with a code.
  */
-export async function signIn(login, password) {
+export function signIn(login, password) {
   const body = login.includes('@') ? { email: login, password } : { username: login, password };
+  return firstStep('/auth/login', body);
+}
+
+/**
+ * A single-factor sign-in. For an account with a second factor it throws the
+ * 403 `mfa_required` error and keeps its mfaToken here for the second step.
+ */
+async function firstStep(path, body) {
   secondStep = null;
   try {
-    return adopt(await send('POST', '/auth/login', { body, cookie: true }));
+    return adopt(await send('POST', path, { body, cookie: true }));
   } catch (error) {
     if (error instanceof ApiError && error.code === 'mfa_required') {
       secondStep = error.mfaToken;
@@ -222,6 +230,20 @@ export function passkeySignInOptions() {
 export async function signInWithPasskey(response) {
   secondStep = null;
   return adopt(await send('POST', '/auth/passkey/login', { body: { response }, cookie: true }));
+}
+
+/**
+ * Signs in with the one-time code another provider's sign-in brought back
+ * (the page's `#code=` fragment). Like `signIn`, it throws the 403
+ * `mfa_required` error for an account with two-step sign-in.
+ */
+export function signInWithProvider(code) {
+  return firstStep('/auth/oidc/exchange', { code });
+}
+
+/** The providers people may sign in with: `[{ name, label }]`. */
+export function signInProviders() {
+  return send('GET', '/auth/oidc/providers');
 }
 
 /** Gives up a sign-in that waits for its second step. */
@@ -360,4 +382,18 @@ export async function removePasskey(id, password) {
     password ? { password } : {},
   );
   await reloadUser();
+}
+
+/** `[{ provider, email, linkedAt, lastUsedAt }]` */
+export function listIdentities() {
+  return authed('GET', '/users/me/identities');
+}
+
+/** Where the browser goes to link that provider's account to this one: `{ authorizeUrl }`. */
+export function linkIdentity(provider, redirectTo) {
+  return authed('POST', `/users/me/identities/${encodeURIComponent(provider)}`, { redirectTo });
+}
+
+export function unlinkIdentity(provider) {
+  return authed('DELETE', `/users/me/identities/${encodeURIComponent(provider)}`);
 }

@@ -10,6 +10,7 @@ import {
   startAutofill,
   stopAutofill,
 } from './passkeys.js';
+import { land, renderIdentities, resetIdentitiesCard, setUpProviders } from './providers.js';
 import { leaveSecureLink, openSecureLink, setUpSecure } from './secure.js';
 
 const $ = (id) => document.getElementById(id);
@@ -36,6 +37,7 @@ function show(view, notice) {
   if (view !== 'account') {
     resetMfaCard();
     resetPasskeysCard();
+    resetIdentitiesCard();
   }
   if (view !== 'secure') {
     leaveSecureLink();
@@ -136,6 +138,7 @@ function backToSignIn(why) {
 }
 
 setUpPasskeys({ openAccount, backToSignIn, renderMfa });
+setUpProviders({ show, openAccount, backToSignIn });
 setUpSecure({ show });
 
 // Sign in
@@ -541,7 +544,7 @@ async function openAccount(notice) {
   const user = api.currentUser();
   renderProfile(user);
   show('account', notice);
-  await Promise.all([renderMfa(), renderPasskeys(), renderSessions()]);
+  await Promise.all([renderMfa(), renderPasskeys(), renderIdentities(), renderSessions()]);
 }
 
 onSubmit(
@@ -593,7 +596,8 @@ onSubmit($('delete-form'), async (data) => {
   show('signin', 'Your account is deleted.');
 });
 
-// Start: a reset link, a new-device alert's link, a session kept by the cookie, or the sign-in screen.
+// Start: a reset link, a new-device alert's link, a provider's answer, a session kept by
+// the cookie, or the sign-in screen.
 async function start() {
   const url = new URL(location.href);
   if (url.pathname === '/reset') {
@@ -608,6 +612,9 @@ async function start() {
   }
   if (url.pathname === '/secure') {
     openSecureLink(url);
+    return;
+  }
+  if (await land()) {
     return;
   }
   if (await api.restore()) {

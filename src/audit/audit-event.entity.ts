@@ -21,6 +21,8 @@ export const AUDIT_TYPES = [
   'recovery_codes.regenerated',
   'passkey.added',
   'passkey.removed',
+  'identity.linked',
+  'identity.unlinked',
   'account.secured',
 ] as const;
 export type AuditType = (typeof AUDIT_TYPES)[number];

@@ -23,6 +23,12 @@ import { PasskeyEntity, WebAuthnChallengeEntity } from './passkeys/passkey.entit
 import { PasskeysController } from './passkeys/passkeys.controller';
 import { PasskeysRepository } from './passkeys/passkeys.repository';
 import { PasskeysService } from './passkeys/passkeys.service';
+import { IdentitiesController } from './oidc/identities.controller';
+import { OidcController } from './oidc/oidc.controller';
+import { IdentityEntity, OidcFlowEntity, OidcTicketEntity } from './oidc/oidc.entities';
+import { OidcRepository } from './oidc/oidc.repository';
+import { OidcService } from './oidc/oidc.service';
+import { OidcProvidersService } from './oidc/oidc-providers.service';
 import { OAuthController } from './oauth/oauth.controller';
 import { OAuthService } from './oauth/oauth.service';
 import { PasswordsService } from './passwords/passwords.service';
@@ -58,8 +64,8 @@ import { WellKnownController } from './tokens/well-known.controller';
  * recovery/ (email verification, password reset, their mails), account/
  * (the credential routes under /users/me, re-authentication, the ways in),
  * mfa/ (second factors and the sign-ins waiting for one), passkeys/
- * (WebAuthn credentials and ceremonies), devices/ (known devices, the
- * new-device check) and roles/.
+ * (WebAuthn credentials and ceremonies), oidc/ (other providers), devices/
+ * (known devices, the new-device check) and roles/.
  */
 @Module({
   imports: [
@@ -76,6 +82,9 @@ import { WellKnownController } from './tokens/well-known.controller';
       MfaChallengeEntity,
       PasskeyEntity,
       WebAuthnChallengeEntity,
+      IdentityEntity,
+      OidcFlowEntity,
+      OidcTicketEntity,
     ]),
   ],
   controllers: [
@@ -89,6 +98,8 @@ import { WellKnownController } from './tokens/well-known.controller';
     WellKnownController,
     MfaController,
     PasskeysController,
+    OidcController,
+    IdentitiesController,
   ],
   providers: [
     SignInService,
@@ -102,6 +113,9 @@ import { WellKnownController } from './tokens/well-known.controller';
     MfaRepository,
     PasskeysService,
     PasskeysRepository,
+    OidcService,
+    OidcProvidersService,
+    OidcRepository,
     EmailVerificationService,
     PasswordResetService,
     SecureAccountService,

@@ -14,6 +14,7 @@ export const ERROR_CODES = {
     400,
     'The passkey could not be verified: challenge, origin, RP ID, signature or attestation.',
   ],
+  invalid_redirect: [400, 'redirectTo is not one of the allowed URLs (OIDC_REDIRECT_URLS).'],
   invalid_token: [400, 'The link is wrong, expired, spent or replaced by a newer one.'],
   bad_request: [400, 'The request is not well-formed HTTP.'],
   unauthorized: [401, 'An access token is missing, invalid, expired or revoked.'],
@@ -36,6 +37,7 @@ export const ERROR_CODES = {
   email_taken: [409, 'An account with this email already exists.'],
   username_taken: [409, 'This username is taken.'],
   totp_already_enabled: [409, 'An authenticator app is already set up; turn it off first.'],
+  identity_taken: [409, 'That provider account is linked already (to this account or another).'],
   last_sign_in_method: [
     409,
     'This is the last way to sign in to the account: add another one first.',

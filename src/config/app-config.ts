@@ -1,3 +1,4 @@
+import type { OidcSettings } from './oidc-providers';
 import type { RelyingParty } from './relying-party';
 import type { JwtAlgorithm, SigningKey } from './signing-keys';
 
@@ -52,6 +53,7 @@ export interface AppConfig {
   };
   /** The WebAuthn relying party (WEBAUTHN_RP_ID, WEBAUTHN_RP_NAME, WEBAUTHN_ORIGINS). */
   webauthn: RelyingParty;
+  oidc: OidcSettings;
   passwordResetTtl: number;
   requireVerifiedEmail: boolean;
   /** Mail a notice when an account signs in from a device it has not used in 90 days. */

@@ -13,6 +13,7 @@ import {
   SigningKeyError,
 } from './signing-keys';
 import type { AppConfig } from './app-config';
+import { oidcSettings } from './oidc-providers';
 import { defaultPublicUrl, relyingParty } from './relying-party';
 import { bool, ConfigError, type Env, int, oneOf, origins, present, url } from './env';
 
@@ -179,6 +180,7 @@ export function loadConfig(env: Env): AppConfig {
       issuer: webauthn.name,
     },
     webauthn,
+    oidc: oidcSettings(env, publicUrl),
     requireVerifiedEmail: bool(env, 'REQUIRE_VERIFIED_EMAIL', false),
     newDeviceAlerts: bool(env, 'NEW_DEVICE_ALERTS', true),
     rateLimit,

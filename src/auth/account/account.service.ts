@@ -71,19 +71,22 @@ export class AccountService {
     principal: AuthPrincipal,
     client: ClientInfo,
   ): Promise<{ userSecret: string }> {
-    const user = await this.users.findByIdWithPasswordHash(principal.user.id);
-    if (!user || user.passwordHash) {
+    const credentials = await this.dataSource.transaction((manager) =>
+      this.users.lockCredentials(principal.user.id, manager),
+    );
+    if (!credentials?.secret || credentials.password) {
       throw new ProblemException(
         'forbidden',
-        'Only secret-key accounts have a secret; this account signs in with a password.',
+        'Only secret-key accounts have a secret; this account signs in another way.',
       );
     }
+    const userId = principal.user.id;
     const userSecret = this.tokens.newRefreshToken();
-    await this.users.setSecretHash(user.id, this.tokens.hash(userSecret));
-    await this.sessions.endAll(user.id, 'secret_rotated', undefined, principal.sessionId);
+    await this.users.setSecretHash(userId, this.tokens.hash(userSecret));
+    await this.sessions.endAll(userId, 'secret_rotated', undefined, principal.sessionId);
     await this.audit.record({
       type: 'user.updated',
-      userId: user.id,
+      userId,
       client,
       detail: { fields: ['userSecret'] },
     });
