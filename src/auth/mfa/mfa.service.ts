@@ -13,7 +13,7 @@ import { signInSubject } from '../../rate-limit/sign-in-subject';
 import type { UserEntity } from '../../users/user.entity';
 import { UsersService } from '../../users/users.service';
 import { ReauthenticationService } from '../account/reauthentication.service';
-import { AccountMailService, noticeContext } from '../recovery/account-mail.service';
+import { AccountMailService } from '../recovery/account-mail.service';
 import { SessionsService } from '../sessions/sessions.service';
 import { MfaStatusDto, RecoveryCodesDto, TotpEnrolmentDto } from './dto/mfa.dto';
 import { MfaRepository, PENDING_TOTP_SECONDS } from './mfa.repository';
@@ -239,7 +239,7 @@ export class MfaService implements OnModuleInit {
       await this.refreshEnabled(userId, manager);
       await this.sessions.endAll(userId, 'mfa_enabled', manager, principal.sessionId);
       const owner = await this.users.findById(userId, manager);
-      await this.notify(owner, MFA_MAIL.enabled, client, manager);
+      await this.mails.queueNotice(manager, MFA_MAIL.enabled, owner, client);
       await this.audit.record(
         { type: 'mfa.enabled', userId, client, detail: { factor: 'totp' } },
         manager,
@@ -271,7 +271,7 @@ export class MfaService implements OnModuleInit {
     await this.dataSource.transaction(async (manager) => {
       await this.factors.deleteTotp(user.id, manager);
       await this.refreshEnabled(user.id, manager);
-      await this.notify(user, MFA_MAIL.disabled, client, manager);
+      await this.mails.queueNotice(manager, MFA_MAIL.disabled, user, client);
       await this.audit.record(
         { type: 'mfa.disabled', userId: user.id, client, detail: { factor: 'totp' } },
         manager,
@@ -324,7 +324,7 @@ export class MfaService implements OnModuleInit {
       }
       await this.removeFactors(userId, manager);
       const sessions = await this.sessions.endAll(userId, 'mfa_reset', manager);
-      await this.notify(user, MFA_MAIL.reset, client, manager);
+      await this.mails.queueNotice(manager, MFA_MAIL.reset, user, client);
       await this.audit.record(
         { type: 'mfa.reset', userId, actorId, client, detail: { sessions } },
         manager,
@@ -395,7 +395,7 @@ export class MfaService implements OnModuleInit {
         return false;
       }
       const left = await this.factors.countRecoveryCodesLeft(user.id, tx);
-      await this.notify(user, MFA_MAIL.recoveryCodeUsed, client, tx, { left });
+      await this.mails.queueNotice(tx, MFA_MAIL.recoveryCodeUsed, user, client, { left });
       await this.audit.record(
         { type: 'recovery_code.used', userId: user.id, client, detail: { left } },
         tx,
@@ -417,24 +417,6 @@ export class MfaService implements OnModuleInit {
     }
     await this.factors.deleteChallenges(userId, manager);
     await this.users.setMfaEnabled(userId, false, manager);
-  }
-
-  private notify(
-    user: Pick<UserEntity, 'id' | 'email'> | null,
-    kind: string,
-    client: ClientInfo | null,
-    manager: EntityManager,
-    extra: Record<string, unknown> = {},
-  ): Promise<void> {
-    if (!user?.email) {
-      return Promise.resolve();
-    }
-    return this.outbox.add(manager, {
-      kind,
-      recipient: user.email,
-      userId: user.id,
-      payload: { ...(client ? noticeContext(client) : {}), ...extra },
-    });
   }
 
   /** A recovery code's stored form: an HMAC with a server key, bound to the user. */

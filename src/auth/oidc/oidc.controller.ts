@@ -14,6 +14,7 @@ import {
 import { ApiFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { API_PREFIX } from '../../common/api';
+import { cookieOf, isSecureRequest, setCookie } from '../../common/cookies';
 import { ApiProblems } from '../../common/decorators/api-problems.decorator';
 import { Client, type ClientInfo } from '../../common/decorators/client-info.decorator';
 import { NoStore } from '../../common/decorators/no-store.decorator';
@@ -30,25 +31,13 @@ export const FLOW_COOKIE = 'oidc_flow';
 const FLOW_COOKIE_PATH = `/${API_PREFIX}/auth/oidc`;
 
 function flowCookie(value: string, maxAgeSeconds: number, secure: boolean): string {
-  return [
-    `${FLOW_COOKIE}=${value}`,
-    `Path=${FLOW_COOKIE_PATH}`,
-    `Max-Age=${maxAgeSeconds}`,
-    'HttpOnly',
-    // Lax: the provider's redirect back is a top-level GET from another site.
-    'SameSite=Lax',
-    ...(secure ? ['Secure'] : []),
-  ].join('; ');
-}
-
-function flowCookieOf(request: FastifyRequest): string | undefined {
-  for (const part of (request.headers.cookie ?? '').split(';')) {
-    const [name, ...value] = part.trim().split('=');
-    if (name === FLOW_COOKIE && value.join('=') !== '') {
-      return value.join('=');
-    }
-  }
-  return undefined;
+  // Lax: the provider's redirect back is a top-level GET from another site.
+  return setCookie(FLOW_COOKIE, value, {
+    path: FLOW_COOKIE_PATH,
+    maxAgeSeconds,
+    sameSite: 'Lax',
+    secure,
+  });
 }
 
 const providerParam = ApiParam({
@@ -121,7 +110,12 @@ export class OidcController {
     const rawQuery = request.url.includes('?')
       ? request.url.slice(request.url.indexOf('?') + 1)
       : '';
-    const location = await this.oidc.callback(provider, rawQuery, flowCookieOf(request), client);
+    const location = await this.oidc.callback(
+      provider,
+      rawQuery,
+      cookieOf(request, FLOW_COOKIE),
+      client,
+    );
     void reply
       .header('Set-Cookie', flowCookie('', 0, this.secure(request)))
       .header('Cache-Control', 'no-store')
@@ -150,6 +144,6 @@ export class OidcController {
   }
 
   private secure(request: FastifyRequest): boolean {
-    return request.protocol === 'https' || this.config.publicUrl.startsWith('https:');
+    return isSecureRequest(request, this.config.publicUrl);
   }
 }

@@ -14,7 +14,7 @@ import type { UserEntity } from '../../users/user.entity';
 import { UsersService } from '../../users/users.service';
 import { SignInMethodsService } from '../account/sign-in-methods.service';
 import { DevicesService } from '../devices/devices.service';
-import { AccountMailService, noticeContext } from '../recovery/account-mail.service';
+import { AccountMailService } from '../recovery/account-mail.service';
 import { TokenPairDto } from '../sessions/dto/token-pair.dto';
 import { SignInService } from '../sign-in/sign-in.service';
 import { TokensService } from '../tokens/tokens.service';
@@ -265,7 +265,9 @@ export class OidcService implements OnModuleInit {
       await this.signInMethods.assertOneRemains(userId, { kind: 'identity', count: 1 }, manager);
       await this.flows.remove(identity.id, manager);
       const label = this.providers.find(name)?.label ?? name;
-      await this.notify(userId, IDENTITY_MAIL.unlinked, label, client, manager);
+      await this.mails.queueNotice(manager, IDENTITY_MAIL.unlinked, userId, client, {
+        provider: label,
+      });
       await this.audit.record(
         { type: 'identity.unlinked', userId, client, detail: { provider: name } },
         manager,
@@ -377,7 +379,9 @@ export class OidcService implements OnModuleInit {
       if (!user || !(await this.linkIdentity(userId, provider, claims, manager, false))) {
         return false;
       }
-      await this.notify(userId, IDENTITY_MAIL.linked, provider.label, client, manager, user);
+      await this.mails.queueNotice(manager, IDENTITY_MAIL.linked, user, client, {
+        provider: provider.label,
+      });
       await this.audit.record(
         { type: 'identity.linked', userId, client, detail: { provider: provider.name } },
         manager,
@@ -426,26 +430,6 @@ export class OidcService implements OnModuleInit {
       );
     }
     return redirectTo;
-  }
-
-  private async notify(
-    userId: string,
-    kind: string,
-    provider: string,
-    client: ClientInfo,
-    manager: EntityManager,
-    known?: UserEntity,
-  ): Promise<void> {
-    const user = known ?? (await this.users.findById(userId, manager));
-    if (!user?.email) {
-      return;
-    }
-    await this.outbox.add(manager, {
-      kind,
-      recipient: user.email,
-      userId,
-      payload: { ...noticeContext(client), provider },
-    });
   }
 }
 

@@ -15,13 +15,12 @@ import { type AppConfig, InjectAppConfig } from '../../config/configuration';
 import { OutboxService } from '../../mail/outbox.service';
 import { AttemptLimiter } from '../../rate-limit/attempt-limiter.service';
 import { signInSubject } from '../../rate-limit/sign-in-subject';
-import type { UserEntity } from '../../users/user.entity';
 import { UsersService } from '../../users/users.service';
 import { ReauthenticationService } from '../account/reauthentication.service';
 import { SignInMethodsService } from '../account/sign-in-methods.service';
 import type { SecondFactorProof } from '../mfa/mfa-challenges.service';
 import { MfaService } from '../mfa/mfa.service';
-import { AccountMailService, noticeContext } from '../recovery/account-mail.service';
+import { AccountMailService } from '../recovery/account-mail.service';
 import type { AuthMethodRef } from '../tokens/assurance';
 import { authenticatorName } from './authenticator-names';
 import { AddPasskeyDto, PasskeyDto } from './dto/passkey.dto';
@@ -219,7 +218,9 @@ export class PasskeysService implements OnModuleInit {
         return null;
       }
       await this.mfa.refreshEnabled(userId, manager);
-      await this.notify(userId, PASSKEY_MAIL.added, passkey, client, manager);
+      await this.mails.queueNotice(manager, PASSKEY_MAIL.added, userId, client, {
+        name: passkey.name,
+      });
       await this.audit.record(
         {
           type: 'passkey.added',
@@ -270,7 +271,9 @@ export class PasskeysService implements OnModuleInit {
       await this.signInMethods.assertOneRemains(user.id, { kind: 'passkey', count: 1 }, manager);
       await this.passkeys.remove(passkey.id, manager);
       await this.mfa.refreshEnabled(user.id, manager);
-      await this.notify(user.id, PASSKEY_MAIL.removed, passkey, client, manager);
+      await this.mails.queueNotice(manager, PASSKEY_MAIL.removed, user, client, {
+        name: passkey.name,
+      });
       await this.audit.record(
         { type: 'passkey.removed', userId: user.id, client, detail: { passkeyId: passkey.id } },
         manager,
@@ -503,24 +506,5 @@ export class PasskeysService implements OnModuleInit {
       return { ok: false, reason: 'counter_regressed', passkey };
     }
     return { ok: true, passkey, userVerified: info.userVerified };
-  }
-
-  private async notify(
-    userId: string,
-    kind: string,
-    passkey: PasskeyEntity,
-    client: ClientInfo,
-    manager: EntityManager,
-  ): Promise<void> {
-    const user: UserEntity | null = await this.users.findById(userId, manager);
-    if (!user?.email) {
-      return;
-    }
-    await this.outbox.add(manager, {
-      kind,
-      recipient: user.email,
-      userId,
-      payload: { ...noticeContext(client), name: passkey.name },
-    });
   }
 }

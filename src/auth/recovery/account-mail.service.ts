@@ -164,6 +164,32 @@ export class AccountMailService implements OnModuleInit {
   }
 
   /**
+   * Queues a security notice of a registered kind for the account (given,
+   * or read by its id), inside `manager`'s transaction: to its email, with
+   * when and from where, and `extra` (never a secret). Accounts without an
+   * email get none.
+   */
+  async queueNotice(
+    manager: EntityManager,
+    kind: string,
+    account: Pick<UserEntity, 'id' | 'email'> | string | null,
+    client: ClientInfo | null,
+    extra: Record<string, unknown> = {},
+  ): Promise<void> {
+    const user =
+      typeof account === 'string' ? await this.users.findById(account, manager) : account;
+    if (!user?.email) {
+      return;
+    }
+    await this.outbox.add(manager, {
+      kind,
+      recipient: user.email,
+      userId: user.id,
+      payload: { ...(client ? noticeContext(client) : {}), ...extra },
+    });
+  }
+
+  /**
    * A kind of security notice another part of the auth module sends: a
    * subject, and what happened (from the mail's payload, which holds no
    * secret), told with when, from where and what to do if it was not you.

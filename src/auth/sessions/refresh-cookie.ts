@@ -2,6 +2,7 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiHeader } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { API_PREFIX } from '../../common/api';
+import { cookieOf, isSecureRequest, setCookie } from '../../common/cookies';
 import type { TokenPairDto } from './dto/token-pair.dto';
 
 /**
@@ -22,31 +23,19 @@ export function wantsRefreshCookie(request: FastifyRequest): boolean {
 
 /** The refresh token in the request's cookie, if any. */
 export function refreshCookieOf(request: FastifyRequest): string | undefined {
-  for (const part of (request.headers.cookie ?? '').split(';')) {
-    const [name, ...value] = part.trim().split('=');
-    if (name === REFRESH_COOKIE) {
-      const token = value.join('=');
-      return token === '' ? undefined : token;
-    }
-  }
-  return undefined;
+  return cookieOf(request, REFRESH_COOKIE);
 }
 
 function cookie(value: string, maxAgeSeconds: number, secure: boolean): string {
-  return [
-    `${REFRESH_COOKIE}=${value}`,
-    `Path=${REFRESH_COOKIE_PATH}`,
-    `Max-Age=${maxAgeSeconds}`,
-    'HttpOnly',
-    'SameSite=Strict',
-    ...(secure ? ['Secure'] : []),
-  ].join('; ');
+  return setCookie(REFRESH_COOKIE, value, {
+    path: REFRESH_COOKIE_PATH,
+    maxAgeSeconds,
+    sameSite: 'Strict',
+    secure,
+  });
 }
 
 /** Over https (as the request arrived, or as PUBLIC_URL says) the cookie is Secure. */
-function isSecure(request: FastifyRequest, publicUrl: string): boolean {
-  return request.protocol === 'https' || publicUrl.startsWith('https:');
-}
 
 /**
  * Moves the refresh token of a token pair into the cookie: the body keeps
@@ -60,7 +49,7 @@ export function inRefreshCookie(
 ): TokenPairDto {
   void reply.header(
     'Set-Cookie',
-    cookie(pair.refreshToken, options.maxAgeSeconds, isSecure(request, options.publicUrl)),
+    cookie(pair.refreshToken, options.maxAgeSeconds, isSecureRequest(request, options.publicUrl)),
   );
   const { refreshToken: _moved, ...rest } = pair;
   return rest as TokenPairDto;
@@ -72,7 +61,7 @@ export function clearRefreshCookie(
   reply: FastifyReply,
   publicUrl: string,
 ): void {
-  void reply.header('Set-Cookie', cookie('', 0, isSecure(request, publicUrl)));
+  void reply.header('Set-Cookie', cookie('', 0, isSecureRequest(request, publicUrl)));
 }
 
 /** The header as OpenAPI shows it on the routes that take it. */

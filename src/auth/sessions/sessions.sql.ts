@@ -22,14 +22,17 @@ export const LIST_ACTIVE_SQL = `
   WHERE s.user_id = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
   ORDER BY last_used DESC, s.created_at DESC`;
 
-export const CREATE_SESSION_SQL = `
+/** The session ($1-$7) and its first refresh token: the start of both statements below. */
+const NEW_SESSION = `
   WITH s AS (
     INSERT INTO sessions (user_id, ip, user_agent, expires_at, amr, aal)
     VALUES ($1, $2, $3, $4, $6::text[], $7)
     RETURNING id, auth_time
   ), first_token AS (
     INSERT INTO refresh_tokens (session_id, token_hash, generation) SELECT id, $5, 0 FROM s
-  )
+  )`;
+
+export const CREATE_SESSION_SQL = `${NEW_SESSION}
   SELECT id, auth_time FROM s`;
 
 /**
@@ -43,14 +46,7 @@ export const CREATE_SESSION_SQL = `
  * older than $10 days (`stale` reads the rows as they were before the
  * statement).
  */
-export const CREATE_SESSION_ON_DEVICE_SQL = `
-  WITH s AS (
-    INSERT INTO sessions (user_id, ip, user_agent, expires_at, amr, aal)
-    VALUES ($1, $2, $3, $4, $6::text[], $7)
-    RETURNING id, auth_time
-  ), first_token AS (
-    INSERT INTO refresh_tokens (session_id, token_hash, generation) SELECT id, $5, 0 FROM s
-  ), stale AS (
+export const CREATE_SESSION_ON_DEVICE_SQL = `${NEW_SESSION}, stale AS (
     SELECT 1 FROM known_devices
     WHERE user_id = $1 AND device_hash = $8
       AND last_seen_at <= now() - make_interval(days => $10)
