@@ -151,7 +151,8 @@ export class OidcService implements OnModuleInit {
    * The provider's answer: the flow of this state is spent, and must belong
    * to this browser; the code is exchanged and the ID token checked; then the
    * account is found, made or linked. Always a redirect to the flow's page
-   * (or, without a flow, the first allowed one) with the outcome.
+   * (or, when it is not this browser's flow, the first allowed one) with the
+   * outcome.
    */
   async callback(
     name: string,
