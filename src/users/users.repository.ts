@@ -79,8 +79,8 @@ export class UsersRepository {
     await this.repository(manager).update({ id }, { mfaEnabled });
   }
 
-  async setSecretHash(id: string, secretHash: string): Promise<void> {
-    await this.users.update({ id }, { secretHash });
+  async setSecretHash(id: string, secretHash: string, manager?: EntityManager): Promise<void> {
+    await this.repository(manager).update({ id }, { secretHash });
   }
 
   /**

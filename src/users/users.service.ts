@@ -159,8 +159,8 @@ export class UsersService {
     return this.users.setMfaEnabled(id, mfaEnabled, manager);
   }
 
-  setSecretHash(id: string, secretHash: string): Promise<void> {
-    return this.users.setSecretHash(id, secretHash);
+  setSecretHash(id: string, secretHash: string, manager?: EntityManager): Promise<void> {
+    return this.users.setSecretHash(id, secretHash, manager);
   }
 
   /** Locks the user's row for `manager`'s transaction; whether it has a password and a secret key (null: no such user). */

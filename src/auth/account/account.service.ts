@@ -71,24 +71,23 @@ export class AccountService {
     principal: AuthPrincipal,
     client: ClientInfo,
   ): Promise<{ userSecret: string }> {
-    const credentials = await this.dataSource.transaction((manager) =>
-      this.users.lockCredentials(principal.user.id, manager),
-    );
-    if (!credentials?.secret || credentials.password) {
-      throw new ProblemException(
-        'forbidden',
-        'Only secret-key accounts have a secret; this account signs in another way.',
-      );
-    }
     const userId = principal.user.id;
     const userSecret = this.tokens.newRefreshToken();
-    await this.users.setSecretHash(userId, this.tokens.hash(userSecret));
-    await this.sessions.endAll(userId, 'secret_rotated', undefined, principal.sessionId);
-    await this.audit.record({
-      type: 'user.updated',
-      userId,
-      client,
-      detail: { fields: ['userSecret'] },
+    // Under the account's row lock: the check and the new secret go together.
+    await this.dataSource.transaction(async (manager) => {
+      const credentials = await this.users.lockCredentials(userId, manager);
+      if (!credentials?.secret || credentials.password) {
+        throw new ProblemException(
+          'forbidden',
+          'Only secret-key accounts have a secret; this account signs in another way.',
+        );
+      }
+      await this.users.setSecretHash(userId, this.tokens.hash(userSecret), manager);
+      await this.sessions.endAll(userId, 'secret_rotated', manager, principal.sessionId);
+      await this.audit.record(
+        { type: 'user.updated', userId, client, detail: { fields: ['userSecret'] } },
+        manager,
+      );
     });
     return { userSecret };
   }
