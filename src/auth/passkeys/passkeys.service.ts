@@ -76,6 +76,11 @@ function userHandleOf(userId: string): Uint8Array<ArrayBuffer> {
   return new Uint8Array(Buffer.from(userId.replace(/-/g, ''), 'hex'));
 }
 
+/** How options name passkeys to the browser (excluded or allowed ones). */
+function descriptors(passkeys: PasskeyEntity[]): Array<{ id: string; transports: string[] }> {
+  return passkeys.map((passkey) => ({ id: passkey.credentialId, transports: passkey.transports }));
+}
+
 function toDto(passkey: PasskeyEntity): PasskeyDto {
   return {
     id: passkey.id,
@@ -149,10 +154,7 @@ export class PasskeysService implements OnModuleInit {
       userDisplayName: user.fullName ?? account,
       timeout: CHALLENGE_SECONDS * 1000,
       attestationType: 'none',
-      excludeCredentials: existing.map((passkey) => ({
-        id: passkey.credentialId,
-        transports: passkey.transports,
-      })),
+      excludeCredentials: descriptors(existing),
       authenticatorSelection: {
         residentKey: 'required',
         requireResidentKey: true,
@@ -284,22 +286,10 @@ export class PasskeysService implements OnModuleInit {
 
   /** Options for a passwordless sign-in: no allowCredentials, so the browser offers its discoverable passkeys (also through autofill). */
   async signInOptions(): Promise<PublicKeyCredentialRequestOptionsJSON> {
-    const options = await webauthn().server.generateAuthenticationOptions({
-      rpID: this.config.webauthn.id,
-      userVerification: 'preferred',
-      timeout: CHALLENGE_SECONDS * 1000,
-    });
-    await this.passkeys.issueChallenge(
-      {
-        challenge: options.challenge,
-        purpose: 'login',
-        userId: null,
-        sessionId: null,
-        mfaChallengeId: null,
-      },
-      CHALLENGE_SECONDS,
+    return this.requestOptions(
+      { purpose: 'login', userId: null, sessionId: null, mfaChallengeId: null },
+      [],
     );
-    return options;
   }
 
   /**
@@ -344,23 +334,29 @@ export class PasskeysService implements OnModuleInit {
         'This account has no passkey: finish the sign-in with a code instead.',
       );
     }
+    return this.requestOptions(
+      { purpose: 'second_step', userId, sessionId: null, mfaChallengeId },
+      passkeys,
+    );
+  }
+
+  /**
+   * Request options (user verification preferred), their challenge stored
+   * with what it is issued for; `allowed` lists the passkeys the browser may
+   * use (none: any discoverable one).
+   */
+  private async requestOptions(
+    issuedFor: Omit<IssuedChallenge, 'challenge'>,
+    allowed: PasskeyEntity[],
+  ): Promise<PublicKeyCredentialRequestOptionsJSON> {
     const options = await webauthn().server.generateAuthenticationOptions({
       rpID: this.config.webauthn.id,
       userVerification: 'preferred',
       timeout: CHALLENGE_SECONDS * 1000,
-      allowCredentials: passkeys.map((passkey) => ({
-        id: passkey.credentialId,
-        transports: passkey.transports,
-      })),
+      ...(allowed.length > 0 ? { allowCredentials: descriptors(allowed) } : {}),
     });
     await this.passkeys.issueChallenge(
-      {
-        challenge: options.challenge,
-        purpose: 'second_step',
-        userId,
-        sessionId: null,
-        mfaChallengeId,
-      },
+      { challenge: options.challenge, ...issuedFor },
       CHALLENGE_SECONDS,
     );
     return options;
