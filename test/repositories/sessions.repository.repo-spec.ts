@@ -401,6 +401,12 @@ describe(SessionsRepository.name, () => {
       const first = await newSession(user.id);
       const second = await newSession(user.id);
       const successor = tokenHash();
+      // The embedded store's clock can give both a refresh and the session
+      // made just before it the same instant: put the second's use a second back.
+      await db.dataSource.query(
+        `UPDATE refresh_tokens SET created_at = created_at - interval '1 second' WHERE session_id = $1`,
+        [second.sessionId],
+      );
 
       await sut.rotateLive(first.refresh, successor);
       const afterRefresh = await sut.listActive(user.id);
