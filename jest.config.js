@@ -30,6 +30,10 @@ const shared = {
 };
 module.exports = {
   testTimeout: 60000,
+  // One worker per core, at least two: most of an end-to-end file's time is
+  // waiting (on the app's timers, a spawned process, a mail server), so files
+  // run side by side even on two cores. Each file has its own store and app.
+  maxWorkers: Math.max(2, require('node:os').availableParallelism()),
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     // Repositories on a real database (the same store as e2e), without the app or HTTP.
