@@ -2,13 +2,24 @@ import { Injectable } from '@nestjs/common';
 import { InjectEntityManager } from '@nestjs/typeorm';
 import { EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { AuditEventEntity, AuditType } from './audit-event.entity';
+import type { StatementParams } from '../database/statement-params';
+import { AuditEventEntity, AuditOutcome, AuditType } from './audit-event.entity';
 
 export interface AuditFilter {
   userId?: string;
   type?: AuditType;
   from?: Date;
   to?: Date;
+}
+
+/** An event's columns (the user's id comes from the statement). */
+export interface NewAuditEvent {
+  type: AuditType;
+  actorId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  outcome: AuditOutcome;
+  detail: Record<string, unknown> | null;
 }
 
 /** The audit_events table. */
@@ -21,6 +32,26 @@ export class AuditRepository {
     manager: EntityManager = this.manager,
   ): Promise<void> {
     await manager.insert(AuditEventEntity, event);
+  }
+
+  /**
+   * A WITH item inserting the event in the statement that makes what it is
+   * about: `from` names that statement's item, and `userId` and `detail` are
+   * SQL expressions over it (e.g. `u.id`, `jsonb_build_object('sessionId',
+   * s.id)`, merged into the event's own detail).
+   */
+  insertWithin(
+    event: NewAuditEvent,
+    params: StatementParams,
+    source: { from: string; userId: string; detail?: string },
+  ): string {
+    const detail = `${params.add(event.detail === null ? null : JSON.stringify(event.detail))}::jsonb`;
+    return `audit_event AS (
+      INSERT INTO audit_events (type, user_id, actor_id, ip, user_agent, outcome, detail)
+      SELECT ${params.add(event.type)}, ${source.userId}, ${params.add(event.actorId)}::uuid,
+             ${params.add(event.ip)}, ${params.add(event.userAgent)}, ${params.add(event.outcome)},
+             ${source.detail ? `coalesce(${detail}, '{}'::jsonb) || ${source.detail}` : detail}
+      FROM ${source.from})`;
   }
 
   /** Newest first; `total` counts every match. */

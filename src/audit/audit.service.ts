@@ -3,7 +3,8 @@ import { EntityManager } from 'typeorm';
 import type { ClientInfo } from '../common/decorators/client-info.decorator';
 import type { Page } from '../common/dto/pagination.dto';
 import { AuditEventEntity, AuditOutcome, AuditType } from './audit-event.entity';
-import { AuditFilter, AuditRepository } from './audit.repository';
+import type { StatementParams } from '../database/statement-params';
+import { AuditFilter, AuditRepository, type NewAuditEvent } from './audit.repository';
 
 export interface AuditRecord {
   type: AuditType;
@@ -17,6 +18,17 @@ export interface AuditRecord {
   detail?: Record<string, unknown>;
 }
 
+function columnsOf(event: Omit<AuditRecord, 'userId'>): NewAuditEvent {
+  return {
+    type: event.type,
+    actorId: event.actorId ?? null,
+    ip: event.client?.ip ?? null,
+    userAgent: event.client?.userAgent ?? null,
+    outcome: event.outcome ?? 'success',
+    detail: event.detail ?? null,
+  };
+}
+
 /** Writing and reading the security events. */
 @Injectable()
 export class AuditService {
@@ -26,16 +38,29 @@ export class AuditService {
   record(event: AuditRecord, manager?: EntityManager): Promise<void> {
     return this.events.insert(
       {
-        type: event.type,
+        ...columnsOf(event),
         userId: event.userId,
-        actorId: event.actorId ?? null,
-        ip: event.client?.ip ?? null,
-        userAgent: event.client?.userAgent ?? null,
-        outcome: event.outcome ?? 'success',
         detail: (event.detail ?? null) as AuditEventEntity['detail'] & object,
       },
       manager,
     );
+  }
+
+  /** The event of a new user, written by the statement that creates it (see UserAlongside). */
+  recordForNewUser(event: Omit<AuditRecord, 'userId'>, params: StatementParams): string {
+    return this.events.insertWithin(columnsOf(event), params, { from: 'u', userId: 'u.id' });
+  }
+
+  /**
+   * The event of a new session, written by the statement that creates it
+   * (the session `s`): its detail gets the session's id.
+   */
+  recordForNewSession(event: AuditRecord, params: StatementParams): string {
+    return this.events.insertWithin(columnsOf(event), params, {
+      from: 's',
+      userId: `${params.add(event.userId)}::uuid`,
+      detail: `jsonb_build_object('sessionId', s.id)`,
+    });
   }
 
   async find(filter: AuditFilter, page: number, size: number): Promise<Page<AuditEventEntity>> {

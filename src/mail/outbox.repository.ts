@@ -1,4 +1,5 @@
 import { returningRows } from '../database/returning';
+import type { StatementParams } from '../database/statement-params';
 import { Injectable, Optional } from '@nestjs/common';
 import { InjectEntityManager } from '@nestjs/typeorm';
 import { EntityManager } from 'typeorm';
@@ -43,6 +44,19 @@ export class OutboxRepository {
       requesterIp: mail.requesterIp ?? null,
     };
     await manager.insert(OutboxMailEntity, row);
+  }
+
+  /** A WITH item queueing a mail to the new user `u` (see UserAlongside). */
+  addForNewUser(
+    mail: Omit<NewOutboxMail, 'recipient' | 'userId'>,
+    params: StatementParams,
+  ): string {
+    return `outbox_mail AS (
+      INSERT INTO outbox (kind, recipient, user_id, payload, requester_ip)
+      SELECT ${params.add(mail.kind)}, u.email, u.id,
+             ${params.add(mail.payload ? JSON.stringify(mail.payload) : null)}::jsonb,
+             ${params.add(mail.requesterIp ?? null)}
+      FROM u WHERE u.email IS NOT NULL)`;
   }
 
   /**

@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { ProblemException } from '../common/problem';
 import { type AppConfig, InjectAppConfig } from '../config/configuration';
+import type { StatementParams } from '../database/statement-params';
 import { NewOutboxMail, OutboxRepository } from './outbox.repository';
 import { OutboxWorker } from './outbox.worker';
 
@@ -25,6 +26,14 @@ export class OutboxService {
 
   add(manager: EntityManager, mail: NewOutboxMail): Promise<void> {
     return this.outbox.add(manager, mail);
+  }
+
+  /** A mail to the new user, queued by the statement that creates it (see UserAlongside). */
+  addForNewUser(
+    mail: Omit<NewOutboxMail, 'recipient' | 'userId'>,
+    params: StatementParams,
+  ): string {
+    return this.outbox.addForNewUser(mail, params);
   }
 
   /**

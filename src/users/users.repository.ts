@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
+import { StatementParams } from '../database/statement-params';
 import { Role, UserEntity } from './user.entity';
+import { USER_COLUMNS, userFromRow, type UserRow } from './user-row';
 
 export type NewUser = Pick<UserEntity, 'email' | 'username' | 'fullName'> & {
   passwordHash?: string | null;
@@ -9,6 +11,13 @@ export type NewUser = Pick<UserEntity, 'email' | 'username' | 'fullName'> & {
   roles?: Role[];
   emailVerified?: boolean;
 };
+
+/**
+ * Rows written by the same statement as a new user, so that they stand or
+ * fall with it: further WITH items (`name AS (INSERT …)`) that read the new
+ * row from `u` (its id is `u.id`), with their values added to `params`.
+ */
+export type UserAlongside = (params: StatementParams) => string[];
 
 export type AdminChanges = Partial<Pick<UserEntity, 'roles' | 'disabled'>>;
 
@@ -24,11 +33,38 @@ export type ProfileChanges = Partial<Pick<UserEntity, 'username' | 'fullName' | 
 export class UsersRepository {
   constructor(@InjectRepository(UserEntity) private readonly users: Repository<UserEntity>) {}
 
-  /** Inserts, inside `manager`'s transaction when given, and reads the row back as clients see it. */
-  async insert(user: NewUser, manager?: EntityManager): Promise<UserEntity> {
-    const users = this.repository(manager);
-    const saved = await users.save(users.create(user));
-    return (await users.findOneBy({ id: saved.id })) as UserEntity;
+  /**
+   * Inserts, inside `manager`'s transaction when given, and returns the row as
+   * clients see it: one statement. `alongside` adds rows that stand or fall
+   * with the user's in that same statement (see UserAlongside).
+   */
+  async insert(
+    user: NewUser,
+    manager: EntityManager = this.users.manager,
+    alongside?: UserAlongside,
+  ): Promise<UserEntity> {
+    const params = new StatementParams(8);
+    const parts = alongside?.(params) ?? [];
+    const [row] = await manager.query<UserRow[]>(
+      `WITH u AS (
+         INSERT INTO users (email, username, full_name, password_hash, secret_hash,
+                            roles, email_verified)
+         VALUES ($1, $2, $3, $4, $5, coalesce($6::text[], '{user}'), coalesce($7, false))
+         RETURNING *
+       )${parts.map((part) => `, ${part}`).join('')}
+       SELECT ${USER_COLUMNS} FROM u`,
+      [
+        user.email,
+        user.username,
+        user.fullName,
+        user.passwordHash ?? null,
+        user.secretHash ?? null,
+        user.roles ?? null,
+        user.emailVerified ?? null,
+        ...params.values,
+      ],
+    );
+    return userFromRow(row);
   }
 
   findById(id: string, manager?: EntityManager): Promise<UserEntity | null> {

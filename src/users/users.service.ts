@@ -4,7 +4,13 @@ import { violatedUniqueConstraint } from '../database/errors';
 import type { ErrorCode } from '../common/error-codes';
 import { ProblemException } from '../common/problem';
 import { UserEntity } from './user.entity';
-import { AdminChanges, NewUser, ProfileChanges, UsersRepository } from './users.repository';
+import {
+  AdminChanges,
+  NewUser,
+  ProfileChanges,
+  type UserAlongside,
+  UsersRepository,
+} from './users.repository';
 import { AuditService } from '../audit/audit.service';
 import type { ClientInfo } from '../common/decorators/client-info.decorator';
 import type { Page } from '../common/dto/pagination.dto';
@@ -43,10 +49,17 @@ export class UsersService {
     private readonly audit: AuditService,
   ) {}
 
-  /** Creates a user, inside `manager`'s transaction when given. */
-  async create(user: NewUser, manager?: EntityManager): Promise<UserEntity> {
+  /**
+   * Creates a user, inside `manager`'s transaction when given, with the rows
+   * `alongside` adds in the same statement.
+   */
+  async create(
+    user: NewUser,
+    manager?: EntityManager,
+    alongside?: UserAlongside,
+  ): Promise<UserEntity> {
     try {
-      return await this.users.insert(user, manager);
+      return await this.users.insert(user, manager, alongside);
     } catch (error) {
       throw this.conflictOr(error);
     }

@@ -382,6 +382,17 @@ describe(SessionsRepository.name, () => {
     it('should list live sessions only, the most recently used first', async () => {
       const user = await insertUser(db.dataSource);
       const first = await newSession(user.id);
+      // The embedded store's clock can give two sessions made one after the
+      // other the same instant: put the first a second back.
+      await db.dataSource.query(
+        `UPDATE refresh_tokens SET created_at = created_at - interval '1 second' WHERE session_id = $1`,
+        [first.sessionId],
+      );
+      await db.dataSource.query(
+        `UPDATE sessions SET created_at = created_at - interval '1 second',
+                             last_used_at = last_used_at - interval '1 second' WHERE id = $1`,
+        [first.sessionId],
+      );
       const second = await newSession(user.id);
       const revoked = await newSession(user.id);
       await sut.revoke(revoked.sessionId, user.id, 'logout');

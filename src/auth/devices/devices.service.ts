@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { createHmac } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
-import type { EntityManager } from 'typeorm';
 import type { ClientInfo } from '../../common/decorators/client-info.decorator';
 import { type AppConfig, InjectAppConfig } from '../../config/configuration';
+import type { StatementParams } from '../../database/statement-params';
 
 type UaParser = typeof import('ua-parser-js');
 let parser: UaParser | undefined;
@@ -75,21 +75,22 @@ export class DevicesService {
   }
 
   /**
-   * Records the device of a registration (inside its transaction), and
-   * forgets every account's devices not seen for KNOWN_DEVICE_DAYS.
+   * Records the device of a registration, in the statement that creates the
+   * account `u` (see UserAlongside), and forgets every account's devices not
+   * seen for KNOWN_DEVICE_DAYS.
    */
-  async remember(userId: string, client: ClientInfo, manager: EntityManager): Promise<void> {
+  rememberForNewUser(client: ClientInfo, params: StatementParams): string[] {
     if (!this.enabled) {
-      return;
+      return [];
     }
-    await manager.query(
-      `WITH pruned AS (
-         DELETE FROM known_devices WHERE last_seen_at < now() - make_interval(days => $3)
-       )
-       INSERT INTO known_devices (user_id, device_hash) VALUES ($1, $2)
-       ON CONFLICT (user_id, device_hash) DO UPDATE SET last_seen_at = now()`,
-      [userId, this.identify(client).hash, KNOWN_DEVICE_DAYS],
-    );
+    const days = params.add(KNOWN_DEVICE_DAYS);
+    return [
+      `stale_devices AS (
+        DELETE FROM known_devices WHERE last_seen_at < now() - make_interval(days => ${days}))`,
+      `device AS (
+        INSERT INTO known_devices (user_id, device_hash)
+        SELECT u.id, ${params.add(this.identify(client).hash)} FROM u)`,
+    ];
   }
 
   /** Browser family and OS from a User-Agent (parsed once per distinct header, up to a thousand). */

@@ -334,25 +334,22 @@ export class OidcService implements OnModuleInit {
             emailVerified: true,
           },
           manager,
+          // The device that signed up: its sign-in that follows sends no new-device alert.
+          (params) => [
+            this.audit.recordForNewUser(
+              { type: 'user.registered', client, detail: { method: `oidc:${provider.name}` } },
+              params,
+            ),
+            ...this.devices.rememberForNewUser(client, params),
+          ],
         );
         if (!(await this.linkIdentity(user.id, provider, claims, manager, true))) {
           throw new ProblemException('identity_taken', 'This identity is linked already.');
         }
         await this.audit.record(
-          {
-            type: 'user.registered',
-            userId: user.id,
-            client,
-            detail: { method: `oidc:${provider.name}` },
-          },
-          manager,
-        );
-        await this.audit.record(
           { type: 'identity.linked', userId: user.id, client, detail: { provider: provider.name } },
           manager,
         );
-        // The device that signed up: its sign-in that follows sends no new-device alert.
-        await this.devices.remember(user.id, client, manager);
         return user.id;
       });
     } catch (error) {

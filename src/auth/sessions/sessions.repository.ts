@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Pool, QueryResultRow } from 'pg';
 import { BatchedLookup } from '../../database/batched-lookup';
 import { poolOf } from '../../database/database.options';
+import { StatementParams } from '../../database/statement-params';
 import { InjectEntityManager } from '@nestjs/typeorm';
 import { EntityManager, IsNull } from 'typeorm';
 import type { ClientInfo } from '../../common/decorators/client-info.decorator';
@@ -11,8 +12,8 @@ import type { Assurance, AssuranceLevel, AuthMethodRef } from '../tokens/assuran
 import { RefreshTokenEntity } from './refresh-token.entity';
 import { SessionEntity } from './session.entity';
 import {
-  CREATE_SESSION_SQL,
-  CREATE_SESSION_ON_DEVICE_SQL,
+  createSessionSql,
+  createSessionOnDeviceSql,
   LIST_ACTIVE_SQL,
   ROTATE_LIVE_SQL,
   SESSION_USERS_SQL,
@@ -48,6 +49,13 @@ type RotatedRow = UserRow & AssuranceRow & { session_id: string; presented_hash:
 function assuranceOf(row: AssuranceRow): Assurance {
   return { authTime: row.auth_time, amr: row.amr, aal: row.aal };
 }
+
+/**
+ * Rows written by the same statement as a new session: further WITH items
+ * (`name AS (INSERT …)`) that read the session from `s` (`s.id`), with their
+ * values added to `params`.
+ */
+export type SessionAlongside = (params: StatementParams) => string[];
 
 /** Deadlock, or a serialization failure: the statement may succeed if run again. */
 function isRetryable(error: unknown): boolean {
@@ -124,7 +132,8 @@ export class SessionsRepository {
 
   /**
    * A new session and its first refresh token, in one statement (one round
-   * trip, one commit); its sign-in time is the database's clock.
+   * trip, one commit), with the rows `alongside` adds; its sign-in time is
+   * the database's clock.
    */
   async create(
     userId: string,
@@ -132,10 +141,22 @@ export class SessionsRepository {
     expiresAt: Date,
     refreshTokenHash: string,
     how: Omit<Assurance, 'authTime'>,
+    alongside?: SessionAlongside,
   ): Promise<{ id: string; assurance: Assurance }> {
+    const params = new StatementParams(8);
+    const parts = alongside?.(params) ?? [];
     const rows: Array<{ id: string; auth_time: Date }> = await this.manager.query(
-      CREATE_SESSION_SQL,
-      [userId, client.ip, client.userAgent, expiresAt, refreshTokenHash, how.amr, how.aal],
+      createSessionSql(parts),
+      [
+        userId,
+        client.ip,
+        client.userAgent,
+        expiresAt,
+        refreshTokenHash,
+        how.amr,
+        how.aal,
+        ...params.values,
+      ],
     );
     return { id: rows[0].id, assurance: { ...how, authTime: rows[0].auth_time } };
   }
@@ -143,7 +164,7 @@ export class SessionsRepository {
   /**
    * `create`, and in the same statement the device recorded as seen, with
    * the alert mail queued when the account had not used it within
-   * `knownDays` (see CREATE_SESSION_ON_DEVICE_SQL). Whether it alerted.
+   * `knownDays` (see createSessionOnDeviceSql). Whether it alerted.
    */
   async createOnDevice(
     userId: string,
@@ -152,9 +173,12 @@ export class SessionsRepository {
     refreshTokenHash: string,
     how: Omit<Assurance, 'authTime'>,
     device: { hash: string; alert: Record<string, unknown>; knownDays: number },
+    alongside?: SessionAlongside,
   ): Promise<{ id: string; assurance: Assurance; alerted: boolean }> {
+    const params = new StatementParams(11);
+    const parts = alongside?.(params) ?? [];
     const rows: Array<{ id: string; auth_time: Date; alerted: boolean }> = await this.manager.query(
-      CREATE_SESSION_ON_DEVICE_SQL,
+      createSessionOnDeviceSql(parts),
       [
         userId,
         client.ip,
@@ -166,6 +190,7 @@ export class SessionsRepository {
         device.hash,
         JSON.stringify(device.alert),
         device.knownDays,
+        ...params.values,
       ],
     );
     return {

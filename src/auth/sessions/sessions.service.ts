@@ -15,7 +15,7 @@ import { DevicesService, KNOWN_DEVICE_DAYS } from '../devices/devices.service';
 import { OutboxService } from '../../mail/outbox.service';
 import { SessionDto, TokenPairDto } from './dto/token-pair.dto';
 import { RefreshTokenEntity } from './refresh-token.entity';
-import { SessionsRepository } from './sessions.repository';
+import { type SessionAlongside, SessionsRepository } from './sessions.repository';
 
 /** How far along a chain a retry within the grace window may find the session's live token. */
 const MAX_GRACE_STEPS = 3;
@@ -74,18 +74,30 @@ export class SessionsService {
   ): Promise<TokenPairDto> {
     const refreshToken = this.tokens.newRefreshToken();
     const expiresAt = new Date(Date.now() + this.config.refresh.ttl * 1000);
+    // The sign-in's audit event, written by the statement that makes the session.
+    const audited: SessionAlongside = (params) => [
+      this.audit.recordForNewSession(
+        { type: 'login.succeeded', userId: user.id, client, detail: { method, aal } },
+        params,
+      ),
+    ];
     const session = this.devices.enabled
-      ? await this.startOnDevice(user, client, expiresAt, refreshToken, { method, amr, aal })
-      : await this.sessions.create(user.id, client, expiresAt, this.tokens.hash(refreshToken), {
-          amr,
-          aal,
-        });
-    await this.audit.record({
-      type: 'login.succeeded',
-      userId: user.id,
-      client,
-      detail: { method, sessionId: session.id, aal },
-    });
+      ? await this.startOnDevice(
+          user,
+          client,
+          expiresAt,
+          refreshToken,
+          { method, amr, aal },
+          audited,
+        )
+      : await this.sessions.create(
+          user.id,
+          client,
+          expiresAt,
+          this.tokens.hash(refreshToken),
+          { amr, aal },
+          audited,
+        );
     return this.tokenPair(user, session.id, refreshToken, session.assurance);
   }
 
@@ -99,6 +111,7 @@ export class SessionsService {
     expiresAt: Date,
     refreshToken: string,
     { method, amr, aal }: Authentication,
+    alongside: SessionAlongside,
   ): Promise<{ id: string; assurance: Assurance }> {
     const device = this.devices.identify(client);
     const session = await this.sessions.createOnDevice(
@@ -118,6 +131,7 @@ export class SessionsService {
           method,
         },
       },
+      alongside,
     );
     if (session.alerted) {
       this.outbox.deliverSoon();

@@ -32,11 +32,14 @@ const NEW_SESSION = `
     INSERT INTO refresh_tokens (session_id, token_hash, generation) SELECT id, $5, 0 FROM s
   )`;
 
-export const CREATE_SESSION_SQL = `${NEW_SESSION}
+/** The new session's statement, with further WITH items that read it from `s` (see SessionAlongside). */
+export const createSessionSql = (alongside: string[]) => `${NEW_SESSION}${withItems(alongside)}
   SELECT id, auth_time FROM s`;
 
+const withItems = (items: string[]) => items.map((item) => `, ${item}`).join('');
+
 /**
- * CREATE_SESSION_SQL, and the device ($8, a keyed hash) recorded as seen
+ * createSessionSql, and the device ($8, a keyed hash) recorded as seen
  * now; when the account had not signed in from it within $10 days, the alert
  * mail ($9, its payload) is queued in the outbox by the same statement, so a
  * sign-in is never answered without its alert. Older devices of the account
@@ -46,7 +49,7 @@ export const CREATE_SESSION_SQL = `${NEW_SESSION}
  * older than $10 days (`stale` reads the rows as they were before the
  * statement).
  */
-export const CREATE_SESSION_ON_DEVICE_SQL = `${NEW_SESSION}, stale AS (
+export const createSessionOnDeviceSql = (alongside: string[]) => `${NEW_SESSION}, stale AS (
     SELECT 1 FROM known_devices
     WHERE user_id = $1 AND device_hash = $8
       AND last_seen_at <= now() - make_interval(days => $10)
@@ -64,7 +67,7 @@ export const CREATE_SESSION_ON_DEVICE_SQL = `${NEW_SESSION}, stale AS (
     WHERE u.id = $1 AND u.email IS NOT NULL
       AND (EXISTS (SELECT 1 FROM seen WHERE inserted) OR EXISTS (SELECT 1 FROM stale))
     RETURNING id
-  )
+  )${withItems(alongside)}
   SELECT id, auth_time, EXISTS (SELECT 1 FROM alert) AS alerted FROM s`;
 
 /**

@@ -55,34 +55,30 @@ export class SignInService {
   ) {}
 
   /**
-   * Creates the account and queues its verification code in one transaction:
-   * the mail exists exactly when the account does, and a slow or failing mail
-   * server never fails (or delays) the registration. This mail does not count
-   * toward the per-address mail limit (registration has limits of its own), so
-   * a new user can ask for a new code or a reset link straight away.
+   * Creates the account, queues its verification code, records the event
+   * and the device in one statement: the mail exists exactly when the account
+   * does, and a slow or failing mail server never fails (or delays) the
+   * registration. This mail does not count toward the per-address mail limit
+   * (registration has limits of its own), so a new user can ask for a new
+   * code or a reset link straight away.
    */
   async register(dto: RegisterDto, client: ClientInfo): Promise<UserEntity> {
     this.passwords.assertStrong(dto.password, dto);
     const passwordHash = await this.passwords.hash(dto.password);
-    const user = await this.dataSource.transaction(async (manager) => {
-      const created = await this.users.create(
-        {
-          email: dto.email,
-          username: dto.username ?? null,
-          fullName: dto.fullName ?? null,
-          passwordHash,
-        },
-        manager,
-      );
-      await this.outbox.add(manager, {
-        kind: ACCOUNT_MAIL.verification,
-        recipient: dto.email,
-        userId: created.id,
-      });
-      await this.audit.record({ type: 'user.registered', userId: created.id, client }, manager);
-      await this.devices.remember(created.id, client, manager);
-      return created;
-    });
+    const user = await this.users.create(
+      {
+        email: dto.email,
+        username: dto.username ?? null,
+        fullName: dto.fullName ?? null,
+        passwordHash,
+      },
+      undefined,
+      (params) => [
+        this.outbox.addForNewUser({ kind: ACCOUNT_MAIL.verification }, params),
+        this.audit.recordForNewUser({ type: 'user.registered', client }, params),
+        ...this.devices.rememberForNewUser(client, params),
+      ],
+    );
     this.outbox.deliverSoon();
     return user;
   }
