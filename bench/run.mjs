@@ -132,22 +132,47 @@ function cpuMs(pid) {
 }
 const CLOCK_TICKS = 100;
 
-/** CPU time of every PostgreSQL process (the server's share of a run: the two servers run apart). */
-function postgresCpuMs() {
-  let total = 0;
+/** CPU time of each PostgreSQL process (the server's share of a run: the two servers run apart), by pid. */
+function postgresCpu() {
+  const byPid = new Map();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) {
       continue;
     }
     try {
       if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') {
-        total += cpuMs(entry);
+        byPid.set(entry, cpuMs(entry));
       }
     } catch {
       // gone meanwhile
     }
   }
-  return total;
+  return byPid;
+}
+
+/**
+ * PostgreSQL's CPU time from now on: sampled while the run lasts (`sample`),
+ * so that a backend that ends meanwhile (a pool closing an idle connection)
+ * still counts with its last figure.
+ */
+function postgresCpuMeter() {
+  const start = postgresCpu();
+  const last = new Map(start);
+  return {
+    sample() {
+      for (const [pid, ms] of postgresCpu()) {
+        last.set(pid, Math.max(ms, last.get(pid) ?? 0));
+      }
+    },
+    total() {
+      this.sample();
+      let sum = 0;
+      for (const [pid, ms] of last) {
+        sum += ms - (start.get(pid) ?? 0);
+      }
+      return sum;
+    },
+  };
 }
 
 function rssMiB(pid) {
@@ -364,11 +389,15 @@ function load(server, scenario, duration = DURATION) {
 async function sampled(server, work) {
   const pid = server.proc.child.pid;
   let peak = rssMiB(pid);
-  const timer = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), 100);
-  const [cpu0, pg0] = [cpuMs(pid), postgresCpuMs()];
+  const postgres = postgresCpuMeter();
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rssMiB(pid));
+    postgres.sample();
+  }, 250);
+  const cpu0 = cpuMs(pid);
   try {
     const result = await work();
-    const cpu = { process: cpuMs(pid) - cpu0, postgres: postgresCpuMs() - pg0 };
+    const cpu = { process: cpuMs(pid) - cpu0, postgres: postgres.total() };
     return { result, peakRss: peak, cpu };
   } finally {
     clearInterval(timer);

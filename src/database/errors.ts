@@ -1,11 +1,18 @@
 import { QueryFailedError } from 'typeorm';
 
-/** The name of the unique constraint a failed statement broke, or null when it was something else. */
+/**
+ * The name of the unique constraint a failed statement broke, or null when it
+ * was something else: through TypeORM (a QueryFailedError) or straight from
+ * node-postgres (see HotStatements).
+ */
 export function violatedUniqueConstraint(error: unknown): string | null {
-  if (!(error instanceof QueryFailedError)) {
+  const driverError = (error instanceof QueryFailedError ? error.driverError : error) as {
+    code?: unknown;
+    constraint?: string;
+  } | null;
+  if (driverError === null || typeof driverError !== 'object') {
     return null;
   }
-  const driverError = error.driverError as { code?: string; constraint?: string };
   return driverError.code === '23505' ? (driverError.constraint ?? 'unknown') : null;
 }
 

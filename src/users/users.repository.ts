@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
+import { HotStatements } from '../database/hot-statements';
 import { StatementParams } from '../database/statement-params';
 import { Role, UserEntity } from './user.entity';
 import { USER_COLUMNS, userFromRow, type UserRow } from './user-row';
@@ -28,10 +29,23 @@ function containsPattern(term: string): string {
 
 export type ProfileChanges = Partial<Pick<UserEntity, 'username' | 'fullName' | 'imageUrl'>>;
 
-/** The users table. Returns null for "not found"; unique violations surface as QueryFailedError. */
+/** The password sign-in's lookup: the user and the password hash, by email or by username. */
+const WITH_PASSWORD_HASH = `SELECT ${USER_COLUMNS}, u.password_hash FROM users u WHERE`;
+const BY_EMAIL_WITH_PASSWORD_HASH = `${WITH_PASSWORD_HASH} u.email = $1`;
+const BY_USERNAME_WITH_PASSWORD_HASH = `${WITH_PASSWORD_HASH} lower(u.username) = lower($1)`;
+
+/**
+ * The users table. Returns null for "not found"; unique violations surface as
+ * errors that violatedUniqueConstraint names.
+ */
 @Injectable()
 export class UsersRepository {
-  constructor(@InjectRepository(UserEntity) private readonly users: Repository<UserEntity>) {}
+  /** Registration's and sign-in's statements (see HotStatements). */
+  private readonly hot: HotStatements;
+
+  constructor(@InjectRepository(UserEntity) private readonly users: Repository<UserEntity>) {
+    this.hot = new HotStatements(users.manager);
+  }
 
   /**
    * Inserts, inside `manager`'s transaction when given, and returns the row as
@@ -40,12 +54,13 @@ export class UsersRepository {
    */
   async insert(
     user: NewUser,
-    manager: EntityManager = this.users.manager,
+    manager?: EntityManager,
     alongside?: UserAlongside,
   ): Promise<UserEntity> {
     const params = new StatementParams(8);
     const parts = alongside?.(params) ?? [];
-    const [row] = await manager.query<UserRow[]>(
+    const statements = manager ? new HotStatements(manager) : this.hot;
+    const [row] = await statements.query<UserRow>(
       `WITH u AS (
          INSERT INTO users (email, username, full_name, password_hash, secret_hash,
                             roles, email_verified)
@@ -76,13 +91,21 @@ export class UsersRepository {
   }
 
   findByEmailWithPasswordHash(email: string): Promise<UserEntity | null> {
-    return this.withPasswordHash().where('u.email = :email', { email }).getOne();
+    return this.withPasswordHashBy(BY_EMAIL_WITH_PASSWORD_HASH, email);
   }
 
   findByUsernameWithPasswordHash(username: string): Promise<UserEntity | null> {
-    return this.withPasswordHash()
-      .where('lower(u.username) = lower(:username)', { username })
-      .getOne();
+    return this.withPasswordHashBy(BY_USERNAME_WITH_PASSWORD_HASH, username);
+  }
+
+  private async withPasswordHashBy(text: string, value: string): Promise<UserEntity | null> {
+    const [row] = await this.hot.query<UserRow & { password_hash: string | null }>(text, [value]);
+    if (!row) {
+      return null;
+    }
+    const user = userFromRow(row);
+    user.passwordHash = row.password_hash;
+    return user;
   }
 
   findByIdWithPasswordHash(id: string): Promise<UserEntity | null> {

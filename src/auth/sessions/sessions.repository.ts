@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { Pool, QueryResultRow } from 'pg';
 import { BatchedLookup } from '../../database/batched-lookup';
-import { poolOf } from '../../database/database.options';
+import { HotStatements } from '../../database/hot-statements';
 import { StatementParams } from '../../database/statement-params';
 import { InjectEntityManager } from '@nestjs/typeorm';
 import { EntityManager, IsNull } from 'typeorm';
@@ -70,8 +69,8 @@ function isRetryable(error: unknown): boolean {
  */
 @Injectable()
 export class SessionsRepository {
-  /** Where the hot statements go straight (see `hot`): a PostgreSQL server's pool, outside a transaction. */
-  private readonly serverPool: Pool | undefined;
+  /** The statements of every authenticated request, refresh and sign-in (see HotStatements). */
+  private readonly hot: HotStatements;
 
   /**
    * Session checks made while others run, sent together (see
@@ -83,13 +82,11 @@ export class SessionsRepository {
   private readonly rotations: BatchedLookup<Rotation, RotatedRow>;
 
   constructor(@InjectEntityManager() private readonly manager: EntityManager) {
-    const { options } = manager.connection;
-    const onServer = 'url' in options && Boolean(options.url);
-    this.serverPool = onServer && !manager.queryRunner ? poolOf(manager.connection) : undefined;
+    this.hot = new HotStatements(manager);
     // A quarter of the pool at most: under load, fewer and larger statements
     // (2 of a pool of 10 measured best: docs/performance.md#batched-session-checks), and
     // sign-ins and refreshes still find connections while reads flood in.
-    const poolSize = this.serverPool?.options.max ?? 1;
+    const poolSize = this.hot.serverPool?.options.max ?? 1;
     this.sessionChecks = new BatchedLookup(
       (keys) => this.fetchSessionUsers(keys),
       sessionKeyId,
@@ -101,24 +98,6 @@ export class SessionsRepository {
       (rotation) => rotation.tokenHash,
       1,
     );
-  }
-
-  /**
-   * The statements of every authenticated request and every refresh: on a
-   * PostgreSQL server they go straight to the pool as named statements,
-   * which PostgreSQL parses and plans once per connection (and TypeORM's
-   * query runner stays out of the way). In a transaction, or on the embedded
-   * store, they run as any other query.
-   */
-  private async hot<T extends QueryResultRow>(
-    name: string,
-    text: string,
-    values: unknown[],
-  ): Promise<T[]> {
-    if (this.serverPool) {
-      return (await this.serverPool.query<T>({ name, text, values })).rows;
-    }
-    return this.manager.query(text, values);
   }
 
   transaction<T>(work: (tx: SessionsRepository) => Promise<T>): Promise<T> {
@@ -145,19 +124,16 @@ export class SessionsRepository {
   ): Promise<{ id: string; assurance: Assurance }> {
     const params = new StatementParams(8);
     const parts = alongside?.(params) ?? [];
-    const rows: Array<{ id: string; auth_time: Date }> = await this.manager.query(
-      createSessionSql(parts),
-      [
-        userId,
-        client.ip,
-        client.userAgent,
-        expiresAt,
-        refreshTokenHash,
-        how.amr,
-        how.aal,
-        ...params.values,
-      ],
-    );
+    const rows = await this.hot.query<{ id: string; auth_time: Date }>(createSessionSql(parts), [
+      userId,
+      client.ip,
+      client.userAgent,
+      expiresAt,
+      refreshTokenHash,
+      how.amr,
+      how.aal,
+      ...params.values,
+    ]);
     return { id: rows[0].id, assurance: { ...how, authTime: rows[0].auth_time } };
   }
 
@@ -177,7 +153,7 @@ export class SessionsRepository {
   ): Promise<{ id: string; assurance: Assurance; alerted: boolean }> {
     const params = new StatementParams(11);
     const parts = alongside?.(params) ?? [];
-    const rows: Array<{ id: string; auth_time: Date; alerted: boolean }> = await this.manager.query(
+    const rows = await this.hot.query<{ id: string; auth_time: Date; alerted: boolean }>(
       createSessionOnDeviceSql(parts),
       [
         userId,
@@ -218,11 +194,9 @@ export class SessionsRepository {
   }
 
   private async fetchSessionUsers(keys: SessionKey[]): Promise<Map<string, UserRow>> {
-    const rows = await this.hot<UserRow & { session_id: string }>(
-      'session-users',
-      SESSION_USERS_SQL,
-      [keys.map((key) => key.sessionId)],
-    );
+    const rows = await this.hot.query<UserRow & { session_id: string }>(SESSION_USERS_SQL, [
+      keys.map((key) => key.sessionId),
+    ]);
     return new Map(
       rows.map((row) => [sessionKeyId({ sessionId: row.session_id, userId: row.id }), row]),
     );
@@ -248,7 +222,7 @@ export class SessionsRepository {
 
   private async rotateMany(rotations: Rotation[]): Promise<Map<string, RotatedRow>> {
     const run = async (some: Rotation[]) =>
-      this.hot<RotatedRow>('rotate-live', ROTATE_LIVE_SQL, [
+      this.hot.query<RotatedRow>(ROTATE_LIVE_SQL, [
         some.map((rotation) => rotation.tokenHash),
         some.map((rotation) => rotation.successorHash),
         new Date(),
