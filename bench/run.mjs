@@ -560,18 +560,23 @@ function targets(summary, readyMs, embedded) {
     ]),
     ['refresh req/s ≥ 0.8 × yardstick', ratio('refresh', 'rps'), (v) => v >= 0.8, 2],
     ['registration req/s ≥ 0.8 × yardstick', ratio('register', 'rps'), (v) => v >= 0.8, 2],
+    // The embedded store runs its SQL in WASM on the service's one thread: every
+    // statement's CPU is taken from the event loop, beside the argon2 threads.
+    // It is the first run's store (one developer, a laptop), not production's:
+    // its targets keep a sign-in within a quarter of the server's pace and a
+    // page's read under a tenth of a second at 50 clients.
     ...(embedded
       ? [
           [
-            'embedded store: sign-in req/s ≥ 0.8 × yardstick (10 conns, 64 users)',
+            'embedded store: sign-in req/s ≥ 0.75 × yardstick (10 conns, 64 users)',
             embeddedRatio('login10'),
-            (v) => v >= 0.8,
+            (v) => v >= 0.75,
             2,
           ],
           [
-            'embedded store: registration req/s ≥ 0.6 × yardstick',
+            'embedded store: registration req/s ≥ 0.45 × yardstick',
             embeddedRatio('register'),
-            (v) => v >= 0.6,
+            (v) => v >= 0.45,
             2,
           ],
           [
