@@ -428,6 +428,24 @@ async function runScenario(server, key) {
   return figures(result, scenario.ok, peakRss, cpu);
 }
 
+/**
+ * Waits until no server is busy any more: the sign-ins still queued when a
+ * run's time is up (about a second of hashing at 100 connections) would
+ * otherwise run during the next server's run and take its CPU. Busy: more
+ * than a tenth of a core over a quarter of a second (at most 15 s).
+ */
+async function settle(servers) {
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    const before = servers.map((server) => cpuMs(server.proc.child.pid));
+    await sleep(250);
+    const busy = servers.some((server, i) => cpuMs(server.proc.child.pid) - before[i] > 25);
+    if (!busy || Date.now() > deadline) {
+      return;
+    }
+  }
+}
+
 /** GET /users/me at 10 connections while 100 connections sign in. */
 async function runStorm(server) {
   const meDuringStorm = { ...SCENARIOS.me, connections: 10 };
@@ -769,7 +787,7 @@ async function main() {
         for (const name of order) {
           row[name] =
             key === 'storm' ? await runStorm(servers[name]) : await runScenario(servers[name], key);
-          await sleep(500);
+          await settle(Object.values(servers));
         }
         runs.push(row);
         console.log(
@@ -813,6 +831,7 @@ async function main() {
           yardstick: summary[key].yardstick,
         };
         rows.push(row);
+        await settle([server]);
       }
       report.embedded = {
         readyMs: Math.round(embedded.readyMs),
