@@ -49,6 +49,17 @@ function assuranceOf(row: AssuranceRow): Assurance {
   return { authTime: row.auth_time, amr: row.amr, aal: row.aal };
 }
 
+/** The values of a new session's statement, $1-$7 (see NEW_SESSION in sessions.sql.ts). */
+function newSessionValues(
+  userId: string,
+  client: ClientInfo,
+  expiresAt: Date,
+  refreshTokenHash: string,
+  how: Omit<Assurance, 'authTime'>,
+): unknown[] {
+  return [userId, client.ip, client.userAgent, expiresAt, refreshTokenHash, how.amr, how.aal];
+}
+
 /**
  * Rows written by the same statement as a new session: further WITH items
  * (`name AS (INSERT …)`) that read the session from `s` (`s.id`), with their
@@ -125,13 +136,7 @@ export class SessionsRepository {
     const params = new StatementParams(8);
     const parts = alongside?.(params) ?? [];
     const rows = await this.hot.query<{ id: string; auth_time: Date }>(createSessionSql(parts), [
-      userId,
-      client.ip,
-      client.userAgent,
-      expiresAt,
-      refreshTokenHash,
-      how.amr,
-      how.aal,
+      ...newSessionValues(userId, client, expiresAt, refreshTokenHash, how),
       ...params.values,
     ]);
     return { id: rows[0].id, assurance: { ...how, authTime: rows[0].auth_time } };
@@ -156,13 +161,7 @@ export class SessionsRepository {
     const rows = await this.hot.query<{ id: string; auth_time: Date; alerted: boolean }>(
       createSessionOnDeviceSql(parts),
       [
-        userId,
-        client.ip,
-        client.userAgent,
-        expiresAt,
-        refreshTokenHash,
-        how.amr,
-        how.aal,
+        ...newSessionValues(userId, client, expiresAt, refreshTokenHash, how),
         device.hash,
         JSON.stringify(device.alert),
         device.knownDays,
