@@ -88,6 +88,26 @@ describe('Audit trail (e2e)', () => {
       ip: '127.0.0.1',
       userId: user.id,
     });
+    // Written by the statements that make the account and the session.
+    const { sid } = JSON.parse(Buffer.from(accessToken.split('.')[1], 'base64url').toString());
+    expect(trail.body.items).toContainEqual(
+      expect.objectContaining({
+        type: 'login.succeeded',
+        outcome: 'success',
+        userAgent: 'AuditTest/1.0',
+        ip: '127.0.0.1',
+        userId: user.id,
+        detail: { method: 'password', sessionId: sid, aal: 'aal1' },
+      }),
+    );
+    expect(
+      trail.body.items.find((e: { type: string }) => e.type === 'user.registered'),
+    ).toMatchObject({
+      outcome: 'success',
+      userAgent: 'AuditTest/1.0',
+      ip: '127.0.0.1',
+      userId: user.id,
+    });
     const roleChange = trail.body.items.find((e: { type: string }) => e.type === 'role.changed');
     expect(roleChange.detail).toMatchObject({
       from: ['user'],

@@ -16,3 +16,20 @@ export class StatementParams {
     return `$${this.first + this.values.length - 1}`;
   }
 }
+
+/**
+ * Rows another module writes in the same statement as the caller's, so that
+ * they stand or fall with it: further WITH items (`name AS (INSERT …)`) that
+ * read the caller's row from its item, with their values added to `params`.
+ */
+export type StatementItems = (params: StatementParams) => string[];
+
+/** The items `more` writes, as SQL to follow a statement's WITH items, and their values from $first on. */
+export function furtherItems(
+  more: StatementItems | undefined,
+  first: number,
+): { sql: string; values: unknown[] } {
+  const params = new StatementParams(first);
+  const items = more?.(params) ?? [];
+  return { sql: items.map((item) => `, ${item}`).join(''), values: params.values };
+}

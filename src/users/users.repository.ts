@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
 import { HotStatements } from '../database/hot-statements';
-import { StatementParams } from '../database/statement-params';
+import { furtherItems, type StatementItems } from '../database/statement-params';
 import { Role, UserEntity } from './user.entity';
 import { USER_COLUMNS, userFromRow, type UserRow } from './user-row';
 
@@ -13,12 +13,8 @@ export type NewUser = Pick<UserEntity, 'email' | 'username' | 'fullName'> & {
   emailVerified?: boolean;
 };
 
-/**
- * Rows written by the same statement as a new user, so that they stand or
- * fall with it: further WITH items (`name AS (INSERT …)`) that read the new
- * row from `u` (its id is `u.id`), with their values added to `params`.
- */
-export type UserAlongside = (params: StatementParams) => string[];
+/** Rows written by the same statement as a new user, read from `u` (its id is `u.id`). */
+export type UserAlongside = StatementItems;
 
 export type AdminChanges = Partial<Pick<UserEntity, 'roles' | 'disabled'>>;
 
@@ -57,8 +53,7 @@ export class UsersRepository {
     manager?: EntityManager,
     alongside?: UserAlongside,
   ): Promise<UserEntity> {
-    const params = new StatementParams(8);
-    const parts = alongside?.(params) ?? [];
+    const further = furtherItems(alongside, 8);
     const statements = manager ? new HotStatements(manager) : this.hot;
     const [row] = await statements.query<UserRow>(
       `WITH u AS (
@@ -66,7 +61,7 @@ export class UsersRepository {
                             roles, email_verified)
          VALUES ($1, $2, $3, $4, $5, coalesce($6::text[], '{user}'), coalesce($7, false))
          RETURNING *
-       )${parts.map((part) => `, ${part}`).join('')}
+       )${further.sql}
        SELECT ${USER_COLUMNS} FROM u`,
       [
         user.email,
@@ -76,7 +71,7 @@ export class UsersRepository {
         user.secretHash ?? null,
         user.roles ?? null,
         user.emailVerified ?? null,
-        ...params.values,
+        ...further.values,
       ],
     );
     return userFromRow(row);

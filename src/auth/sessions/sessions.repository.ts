@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { BatchedLookup } from '../../database/batched-lookup';
 import { HotStatements } from '../../database/hot-statements';
-import { StatementParams } from '../../database/statement-params';
+import { furtherItems, type StatementItems } from '../../database/statement-params';
 import { InjectEntityManager } from '@nestjs/typeorm';
 import { EntityManager, IsNull } from 'typeorm';
 import type { ClientInfo } from '../../common/decorators/client-info.decorator';
@@ -60,12 +60,8 @@ function newSessionValues(
   return [userId, client.ip, client.userAgent, expiresAt, refreshTokenHash, how.amr, how.aal];
 }
 
-/**
- * Rows written by the same statement as a new session: further WITH items
- * (`name AS (INSERT …)`) that read the session from `s` (`s.id`), with their
- * values added to `params`.
- */
-export type SessionAlongside = (params: StatementParams) => string[];
+/** Rows written by the same statement as a new session, read from `s` (its id is `s.id`). */
+export type SessionAlongside = StatementItems;
 
 /** Deadlock, or a serialization failure: the statement may succeed if run again. */
 function isRetryable(error: unknown): boolean {
@@ -133,12 +129,11 @@ export class SessionsRepository {
     how: Omit<Assurance, 'authTime'>,
     alongside?: SessionAlongside,
   ): Promise<{ id: string; assurance: Assurance }> {
-    const params = new StatementParams(8);
-    const parts = alongside?.(params) ?? [];
-    const rows = await this.hot.query<{ id: string; auth_time: Date }>(createSessionSql(parts), [
-      ...newSessionValues(userId, client, expiresAt, refreshTokenHash, how),
-      ...params.values,
-    ]);
+    const further = furtherItems(alongside, 8);
+    const rows = await this.hot.query<{ id: string; auth_time: Date }>(
+      createSessionSql(further.sql),
+      [...newSessionValues(userId, client, expiresAt, refreshTokenHash, how), ...further.values],
+    );
     return { id: rows[0].id, assurance: { ...how, authTime: rows[0].auth_time } };
   }
 
@@ -156,16 +151,15 @@ export class SessionsRepository {
     device: { hash: string; alert: Record<string, unknown>; knownDays: number },
     alongside?: SessionAlongside,
   ): Promise<{ id: string; assurance: Assurance; alerted: boolean }> {
-    const params = new StatementParams(11);
-    const parts = alongside?.(params) ?? [];
+    const further = furtherItems(alongside, 11);
     const rows = await this.hot.query<{ id: string; auth_time: Date; alerted: boolean }>(
-      createSessionOnDeviceSql(parts),
+      createSessionOnDeviceSql(further.sql),
       [
         ...newSessionValues(userId, client, expiresAt, refreshTokenHash, how),
         device.hash,
         JSON.stringify(device.alert),
         device.knownDays,
-        ...params.values,
+        ...further.values,
       ],
     );
     return {

@@ -32,11 +32,9 @@ const NEW_SESSION = `
     INSERT INTO refresh_tokens (session_id, token_hash, generation) SELECT id, $5, 0 FROM s
   )`;
 
-/** The new session's statement, with further WITH items that read it from `s` (see SessionAlongside). */
-export const createSessionSql = (alongside: string[]) => `${NEW_SESSION}${withItems(alongside)}
+/** The new session's statement, with further WITH items (`furtherItems`) that read it from `s`. */
+export const createSessionSql = (further: string) => `${NEW_SESSION}${further}
   SELECT id, auth_time FROM s`;
-
-const withItems = (items: string[]) => items.map((item) => `, ${item}`).join('');
 
 /**
  * createSessionSql, and the device ($8, a keyed hash) recorded as seen
@@ -49,7 +47,7 @@ const withItems = (items: string[]) => items.map((item) => `, ${item}`).join('')
  * older than $10 days (`stale` reads the rows as they were before the
  * statement).
  */
-export const createSessionOnDeviceSql = (alongside: string[]) => `${NEW_SESSION}, stale AS (
+export const createSessionOnDeviceSql = (further: string) => `${NEW_SESSION}, stale AS (
     SELECT 1 FROM known_devices
     WHERE user_id = $1 AND device_hash = $8
       AND last_seen_at <= now() - make_interval(days => $10)
@@ -67,7 +65,7 @@ export const createSessionOnDeviceSql = (alongside: string[]) => `${NEW_SESSION}
     WHERE u.id = $1 AND u.email IS NOT NULL
       AND (EXISTS (SELECT 1 FROM seen WHERE inserted) OR EXISTS (SELECT 1 FROM stale))
     RETURNING id
-  )${withItems(alongside)}
+  )${further}
   SELECT id, auth_time, EXISTS (SELECT 1 FROM alert) AS alerted FROM s`;
 
 /**

@@ -1,7 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
-import { DataSource } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
 import type { ClientInfo } from '../../common/decorators/client-info.decorator';
 import { ProblemException } from '../../common/problem';
@@ -46,7 +44,6 @@ export class SignInService {
     private readonly outbox: OutboxService,
     private readonly audit: AuditService,
     private readonly limiter: AttemptLimiter,
-    @InjectDataSource() private readonly dataSource: DataSource,
     @InjectAppConfig() private readonly config: AppConfig,
     private readonly metrics: MetricsService,
     private readonly challenges: MfaChallengesService,
