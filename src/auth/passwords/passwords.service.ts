@@ -6,18 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { type AppConfig, InjectAppConfig } from '../../config/configuration';
 import { ProblemException } from '../../common/problem';
 import { HashingPool } from './hashing-pool';
+import { createStrengthChecker } from './strength-checker';
 
 export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 128;
 /** zxcvbn score below which a password is refused: 0-1 fall to under a million guesses. */
 const MIN_SCORE = 2;
-/**
- * zxcvbn runs on the event loop and its cost grows fast with length and l33t
- * substitutions (a 128-character 'aB3$…' took 420 ms): these bounds keep the
- * worst case near 45 ms while still catching common and l33t-spelt passwords.
- * Levenshtein matching is off for the same reason (260 ms on 'password123').
- */
-const STRENGTH_LIMITS = { maxLength: 64, l33tMaxSubstitutions: 16, useLevenshteinDistance: false };
 
 export interface PasswordCheck {
   valid: boolean;
@@ -77,20 +71,7 @@ export class PasswordsService implements OnModuleInit, OnModuleDestroy {
     if (this.strength) {
       return this.strength;
     }
-    // Loaded here rather than at start: loading the dictionaries takes a tenth of a second.
-    /* eslint-disable @typescript-eslint/no-require-imports */
-    const { ZxcvbnFactory: Factory } =
-      require('@zxcvbn-ts/core') as typeof import('@zxcvbn-ts/core');
-    const common =
-      require('@zxcvbn-ts/language-common') as typeof import('@zxcvbn-ts/language-common');
-    const english = require('@zxcvbn-ts/language-en') as typeof import('@zxcvbn-ts/language-en');
-    /* eslint-enable @typescript-eslint/no-require-imports */
-    this.strength = new Factory({
-      dictionary: { ...common.dictionary, ...english.dictionary },
-      graphs: common.adjacencyGraphs,
-      translations: english.translations,
-      ...STRENGTH_LIMITS,
-    });
+    this.strength = createStrengthChecker();
     return this.strength;
   }
 

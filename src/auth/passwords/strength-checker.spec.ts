@@ -1,0 +1,66 @@
+import { ZxcvbnFactory } from '@zxcvbn-ts/core';
+import * as common from '@zxcvbn-ts/language-common';
+import * as english from '@zxcvbn-ts/language-en';
+import { asLookupTables, createStrengthChecker } from './strength-checker';
+
+type Tables = Record<string, Record<string, number>>;
+const tablesOf = (factory: ZxcvbnFactory): Tables =>
+  (factory as unknown as { options: { rankedDictionaries: Tables } }).options.rankedDictionaries;
+
+describe('createStrengthChecker', () => {
+  const checker = createStrengthChecker();
+  // zxcvbn-ts as it comes, with the same dictionaries and limits.
+  const plain = new ZxcvbnFactory({
+    dictionary: { ...common.dictionary, ...english.dictionary },
+    graphs: common.adjacencyGraphs,
+    translations: english.translations,
+    maxLength: 64,
+    l33tMaxSubstitutions: 16,
+    useLevenshteinDistance: false,
+  });
+
+  it('should rebuild every dictionary as a prototype-less table with the same ranks', () => {
+    const rebuilt = tablesOf(checker);
+    const original = tablesOf(plain);
+    expect(Object.keys(rebuilt)).toEqual(Object.keys(original));
+    expect(Object.keys(rebuilt).length).toBeGreaterThan(10);
+    for (const [name, ranks] of Object.entries(original)) {
+      expect(Object.getPrototypeOf(rebuilt[name])).toBeNull();
+      expect({ ...rebuilt[name] }).toEqual({ ...ranks });
+    }
+    expect(rebuilt['passwords-common'].password).toBe(original['passwords-common'].password);
+  });
+
+  it.each([
+    'password1',
+    'P@ssw0rd!',
+    'Tr0ub4dour&3',
+    'violet tractor harbour 42',
+    'correct-horse-battery',
+    'january1987',
+    'drowssap',
+    'constructor',
+    'xconstructor2024',
+    '__proto__hello',
+    'jupiter neptune saturn',
+    'qwertyuiop',
+    'reg.1@example.com2',
+  ])('should score %p exactly as zxcvbn-ts as it comes', (password) => {
+    const names = ['reg.1@example.com', 'reg.1'];
+    const ours = checker.check(password, names);
+    const theirs = plain.check(password, names);
+    expect(ours.score).toBe(theirs.score);
+    expect(ours.guesses).toBe(theirs.guesses);
+    expect(ours.feedback).toEqual(theirs.feedback);
+    expect(ours.sequence.map((m) => [m.pattern, m.token, m.i, m.j])).toEqual(
+      theirs.sequence.map((m) => [m.pattern, m.token, m.i, m.j]),
+    );
+  });
+
+  it('should keep a word that is a single space', () => {
+    const tables = asLookupTables({ spaces: { ' ': 1, a: 2 }, letters: { b: 1 } });
+    expect(tables.spaces[' ']).toBe(1);
+    expect(tables.letters[' ']).toBeUndefined();
+    expect(Object.keys(tables.letters)).toEqual(['b']);
+  });
+});
