@@ -11,6 +11,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { API_PREFIX } from './common/api';
+import { installCheapAsyncResourceBind } from './common/async-resource-bind';
 import { ProblemDto } from './common/dto/problem.dto';
 import {
   clientErrorHandler,
@@ -51,6 +52,7 @@ export function nestLogLevels(level: LogLevel): NestLogLevel[] {
 export function createFastifyAdapter(
   config: Pick<AppConfig, 'bodyLimitBytes' | 'trustProxy'>,
 ): FastifyAdapter {
+  installCheapAsyncResourceBind();
   const headers = securityHeaders();
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
