@@ -73,27 +73,29 @@ export class AccountMailService implements OnModuleInit {
     );
   }
 
-  private verificationCode(mail: OutboxMailEntity): Promise<MailMessage | null> {
-    return this.dataSource.transaction(async (manager) => {
-      const user = await this.recipientAccount(mail, manager);
-      if (!user || user.emailVerified) {
-        return null;
-      }
-      const code = this.tokens.newVerificationCode();
-      await this.accountTokens.replaceVerificationCode(
-        user.id,
-        this.tokens.verificationCodeHash(user.id, code),
-        this.config.otpTtl,
-        manager,
-      );
-      return renderMail({
-        to: mail.recipient,
-        subject: `Your verification code: ${code}`,
-        greeting: greeting(user),
-        paragraphs: ['Enter this code to confirm your email address:'],
-        code,
-        footer: `The code is valid for ${duration(this.config.otpTtl)} and works once. If you did not sign up, ignore this mail.`,
-      });
+  /**
+   * Two statements, no transaction: the read takes no lock and the upsert is
+   * atomic on its own, so a transaction around them would add two round trips
+   * (BEGIN and COMMIT, on every registration's mail) and guard nothing.
+   */
+  private async verificationCode(mail: OutboxMailEntity): Promise<MailMessage | null> {
+    const user = await this.recipientAccount(mail);
+    if (!user || user.emailVerified) {
+      return null;
+    }
+    const code = this.tokens.newVerificationCode();
+    await this.accountTokens.replaceVerificationCode(
+      user.id,
+      this.tokens.verificationCodeHash(user.id, code),
+      this.config.otpTtl,
+    );
+    return renderMail({
+      to: mail.recipient,
+      subject: `Your verification code: ${code}`,
+      greeting: greeting(user),
+      paragraphs: ['Enter this code to confirm your email address:'],
+      code,
+      footer: `The code is valid for ${duration(this.config.otpTtl)} and works once. If you did not sign up, ignore this mail.`,
     });
   }
 
