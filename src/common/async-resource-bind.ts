@@ -7,9 +7,10 @@ const installed = Symbol.for('auth-service.cheapAsyncResourceBind');
  *
  * Fastify binds a callback to an `AsyncResource` for every request with a
  * body (its content-type parser), and Nest for every route with an
- * interceptor (refresh, sign-in, sign-out). On Node 20, `bind` gives each bound function
- * an `asyncResource` getter and setter wrapped by `util.deprecate` (DEP0172),
- * and `deprecate` re-parents each wrapper's prototype: 11-14 µs a call on this
+ * interceptor (refresh, sign-in, sign-out). On Node 20, `bind` gives each
+ * bound function an `asyncResource` getter and setter wrapped by
+ * `util.deprecate` (DEP0172), and `deprecate` re-parents each wrapper's
+ * prototype: 11-14 µs a call on this
  * machine against 0.2 µs for the binding itself, and ~0.15-0.25 ms of the
  * service's CPU per refresh in `npm run bench` (docs/performance.md).
  *

@@ -1,7 +1,5 @@
 import { ZxcvbnFactory } from '@zxcvbn-ts/core';
-import * as common from '@zxcvbn-ts/language-common';
-import * as english from '@zxcvbn-ts/language-en';
-import { asLookupTables, createStrengthChecker } from './strength-checker';
+import { asLookupTables, createStrengthChecker, strengthOptions } from './strength-checker';
 
 type Tables = Record<string, Record<string, number>>;
 const tablesOf = (factory: ZxcvbnFactory): Tables =>
@@ -10,14 +8,7 @@ const tablesOf = (factory: ZxcvbnFactory): Tables =>
 describe('createStrengthChecker', () => {
   const checker = createStrengthChecker();
   // zxcvbn-ts as it comes, with the same dictionaries and limits.
-  const plain = new ZxcvbnFactory({
-    dictionary: { ...common.dictionary, ...english.dictionary },
-    graphs: common.adjacencyGraphs,
-    translations: english.translations,
-    maxLength: 64,
-    l33tMaxSubstitutions: 16,
-    useLevenshteinDistance: false,
-  });
+  const plain = new ZxcvbnFactory(strengthOptions());
 
   it('should rebuild every dictionary as a prototype-less table with the same ranks', () => {
     const rebuilt = tablesOf(checker);

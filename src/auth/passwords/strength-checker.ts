@@ -1,4 +1,4 @@
-import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
+import type { OptionsType, ZxcvbnFactory } from '@zxcvbn-ts/core';
 
 /**
  * zxcvbn runs on the event loop and its cost grows fast with length and l33t
@@ -11,24 +11,33 @@ const STRENGTH_LIMITS = { maxLength: 64, l33tMaxSubstitutions: 16, useLevenshtei
 type RankedDictionaries = Record<string, Record<string, number>>;
 
 /**
- * zxcvbn-ts with the common and English dictionaries, built with its
- * dictionaries in the shape V8 looks words up fastest (see
- * {@link asLookupTables}). Loaded on call: loading and ranking the
- * dictionaries takes a fifth of a second.
+ * zxcvbn-ts's options: the common and English dictionaries, the adjacency
+ * graphs, English feedback and STRENGTH_LIMITS. Loaded on call: loading the
+ * dictionaries takes a tenth of a second.
  */
-export function createStrengthChecker(): ZxcvbnFactory {
+export function strengthOptions(): OptionsType {
   /* eslint-disable @typescript-eslint/no-require-imports */
-  const { ZxcvbnFactory: Factory } = require('@zxcvbn-ts/core') as typeof import('@zxcvbn-ts/core');
   const common =
     require('@zxcvbn-ts/language-common') as typeof import('@zxcvbn-ts/language-common');
   const english = require('@zxcvbn-ts/language-en') as typeof import('@zxcvbn-ts/language-en');
   /* eslint-enable @typescript-eslint/no-require-imports */
-  const factory = new Factory({
+  return {
     dictionary: { ...common.dictionary, ...english.dictionary },
     graphs: common.adjacencyGraphs,
     translations: english.translations,
     ...STRENGTH_LIMITS,
-  });
+  };
+}
+
+/**
+ * zxcvbn-ts with {@link strengthOptions}, its dictionaries in the shape V8
+ * looks words up fastest (see {@link asLookupTables}). Loaded on call: loading
+ * and ranking the dictionaries takes a fifth of a second.
+ */
+export function createStrengthChecker(): ZxcvbnFactory {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { ZxcvbnFactory: Factory } = require('@zxcvbn-ts/core') as typeof import('@zxcvbn-ts/core');
+  const factory = new Factory(strengthOptions());
   const options = (factory as unknown as { options?: { rankedDictionaries?: unknown } }).options;
   if (options && isRankedDictionaries(options.rankedDictionaries)) {
     options.rankedDictionaries = asLookupTables(options.rankedDictionaries);
