@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { type AppConfig, InjectAppConfig } from '../../config/configuration';
 import { ProblemException } from '../../common/problem';
 import { HashingPool } from './hashing-pool';
-import { createStrengthChecker } from './strength-checker';
+import { createStrengthChecker } from './strength/strength-checker';
 
 export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 128;
@@ -55,8 +55,9 @@ export class PasswordsService implements OnModuleInit, OnModuleDestroy {
    * The dummy hash (started by the constructor) is made before the service answers (so that the first
    * sign-in of an unknown account is not faster than the rest, and so that
    * it never takes a hashing slot from a request); zxcvbn's dictionaries (a
-   * fifth of a second of CPU) are built two seconds after start, once the
-   * service is up, or at first use.
+   * third of a second of CPU, then a quarter for their index, in two turns of
+   * the event loop) are built two seconds after start, once the service is up,
+   * or at first use.
    */
   async onModuleInit(): Promise<void> {
     this.warmUp = setTimeout(() => this.strengthChecker(), 2000).unref();
@@ -71,7 +72,7 @@ export class PasswordsService implements OnModuleInit, OnModuleDestroy {
     if (this.strength) {
       return this.strength;
     }
-    this.strength = createStrengthChecker();
+    this.strength = createStrengthChecker('soon');
     return this.strength;
   }
 
