@@ -1,5 +1,6 @@
 import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
 import { type DictionaryMatch, isIndexed } from './word-index';
+import { ownMethod, replaceMethod, zxcvbnModule } from './zxcvbn-internals';
 
 interface Change {
   i: number;
@@ -62,52 +63,32 @@ let patched: MatchL33t | undefined;
 export function speedUpL33tMatching(factory: ZxcvbnFactory): boolean {
   const matchers = (factory as unknown as { matching?: { matchers?: Record<string, object> } })
     .matching?.matchers;
-  const l33t = matchers?.dictionaryL33t;
-  const dictionary = matchers?.dictionary;
-  if (!l33t || !dictionary) {
-    return false;
-  }
-  const prototype = Object.getPrototypeOf(l33t) as object;
-  const base = Object.getPrototypeOf(dictionary) as object;
-  const match = Object.getOwnPropertyDescriptor(prototype, 'match')?.value as unknown;
-  const cleanPasswords = loadCleanPasswords();
+  const found = ownMethod(matchers?.dictionaryL33t, 'match');
+  const base = ownMethod(matchers?.dictionary, 'match');
+  const cleanPasswords = zxcvbnModule(
+    'matcher/dictionary/variants/matching/unmunger/getCleanPasswords.cjs',
+  ) as CleanPasswords | undefined;
   if (
-    Object.getPrototypeOf(prototype) !== base ||
-    typeof match !== 'function' ||
-    typeof (prototype as Partial<L33tMatcher>).isAlreadyIncluded !== 'function' ||
-    !cleanPasswords
+    !found ||
+    !base ||
+    Object.getPrototypeOf(found.prototype) !== base.prototype ||
+    typeof (found.prototype as Partial<L33tMatcher>).isAlreadyIncluded !== 'function' ||
+    typeof cleanPasswords !== 'function'
   ) {
     return false;
   }
-  if (match !== patched) {
-    const original = match as MatchL33t;
+  if (found.method !== patched) {
+    const original = found.method as MatchL33t;
+    const dictionary = base.prototype as { match: Match };
     patched = function (this: L33tMatcher, matchOptions: MatchOptions): L33tMatch[] {
       if (!isIndexed(this.options)) {
         return original.call(this, matchOptions);
       }
-      const dictionaryMatch = (base as { match: Match }).match;
-      return matchReadings.call(this, matchOptions, cleanPasswords, dictionaryMatch);
+      return matchReadings.call(this, matchOptions, cleanPasswords, dictionary.match);
     };
-    Object.defineProperty(prototype, 'match', {
-      value: patched,
-      writable: true,
-      configurable: true,
-    });
+    replaceMethod(found.prototype, 'match', patched);
   }
   return true;
-}
-
-/** zxcvbn-ts's l33t readings of a password; undefined if it keeps them elsewhere. */
-function loadCleanPasswords(): CleanPasswords | undefined {
-  const path =
-    '@zxcvbn-ts/core/dist/matcher/dictionary/variants/matching/unmunger/getCleanPasswords.cjs';
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const loaded = require(path) as unknown;
-    return typeof loaded === 'function' ? (loaded as CleanPasswords) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** zxcvbn-ts's l33t matching, with the matches that hold no substitution dropped first. */

@@ -1,5 +1,6 @@
 import type { OptionsType, ZxcvbnFactory } from '@zxcvbn-ts/core';
 import { speedUpL33tMatching } from './l33t-matching';
+import { speedUpScoring } from './scoring';
 import { indexDictionaries } from './word-index';
 
 /**
@@ -33,9 +34,10 @@ export function strengthOptions(): OptionsType {
 
 /**
  * zxcvbn-ts with {@link strengthOptions}, its dictionaries in the shape V8
- * looks words up fastest (see {@link asLookupTables}) and indexed for its
- * dictionary and l33t matching (see {@link indexDictionaries} and
- * {@link speedUpL33tMatching}). Loaded on call: loading
+ * looks words up fastest (see {@link asLookupTables}), indexed for its
+ * dictionary matching (see {@link indexDictionaries}), with a quicker l33t
+ * matching and scoring on top of the index ({@link speedUpL33tMatching},
+ * {@link speedUpScoring}). Loaded on call: loading
  * and ranking the dictionaries takes about a third of a second, indexing them a
  * quarter. With `index: 'soon'` the index is built in a later turn of the
  * event loop, so that neither step holds it for the whole time; checks made
@@ -66,6 +68,7 @@ export function createStrengthChecker(index: 'now' | 'soon' = 'now'): ZxcvbnFact
 function speedUpMatching(factory: ZxcvbnFactory): void {
   if (indexDictionaries(factory)) {
     speedUpL33tMatching(factory);
+    speedUpScoring(factory);
   }
 }
 
