@@ -4,9 +4,11 @@ import cluster from 'node:cluster';
 import type { Server } from 'node:http';
 import { runPrimary } from './cluster';
 import { createApp } from './app.setup';
+import { tuneGarbageCollection } from './common/garbage-collection';
 import { type AppConfig, ConfigError, loadConfig } from './config/configuration';
 
 async function bootstrap(): Promise<void> {
+  tuneGarbageCollection();
   let config: AppConfig;
   try {
     config = loadConfig(process.env);

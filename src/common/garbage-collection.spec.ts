@@ -1,0 +1,41 @@
+import { spawnSync } from 'node:child_process';
+import { NO_PRETENURING, tuneGarbageCollection } from './garbage-collection';
+
+/**
+ * In a fresh Node process, with `flags` set at run time as the service sets
+ * them: whether an object made where most objects survived young collections
+ * is still made in the young generation.
+ */
+function madeYoung(flags?: string): boolean {
+  const script = `
+    if (process.argv[1]) require('node:v8').setFlagsFromString(process.argv[1]);
+    const make = (i) => ({ i, list: [i], text: 'x' + i });
+    const kept = [];
+    for (let round = 0; round < 20; round += 1) {
+      for (let i = 0; i < 20000; i += 1) kept.push(make(i));
+      gc({ type: 'minor' });
+    }
+    process.stdout.write(String(%InYoungGeneration(make(1))));
+  `;
+  const child = spawnSync(
+    process.execPath,
+    ['--allow-natives-syntax', '--expose-gc', '-e', script, flags ?? ''],
+    { encoding: 'utf8' },
+  );
+  expect(child.stderr).toBe('');
+  return child.stdout === 'true';
+}
+
+describe('tuneGarbageCollection', () => {
+  it('should set the flag that keeps a surviving kind of object young', () => {
+    // V8's default: a place whose objects survive is pretenured.
+    expect(madeYoung()).toBe(false);
+    expect(madeYoung(NO_PRETENURING)).toBe(true);
+  });
+
+  it('should set that flag, once', () => {
+    const set: string[] = [];
+    tuneGarbageCollection((flags) => set.push(flags));
+    expect(set).toEqual([NO_PRETENURING]);
+  });
+});
