@@ -15,8 +15,8 @@ export const NO_PRETENURING = '--no-allocation-site-pretenuring';
  * the old generation, they die there a few milliseconds later, and only a
  * full mark-compact frees them: ~25 MB a second went to the old generation,
  * with a mark-compact every second taking 10-18 ms, which were most of the
- * p99. Without pretenuring they die young: no mark-compact in 8 s, p99 16-23
- * ms instead of 31-40 (docs/performance.md).
+ * p99. Without pretenuring they die young: 0-2 mark-compacts in 8 s instead
+ * of 9-10, p99 16-23 ms instead of 31-40 (docs/performance.md).
  *
  * A run-time flag, read when V8 decides, so setting it once at start is
  * enough; `main.ts` does, for every process that serves (cluster workers

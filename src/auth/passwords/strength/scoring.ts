@@ -46,7 +46,7 @@ let patched:
  * same way. Its estimate returns a match that already has its guesses as it
  * is. So the matches are estimated once before the search, and each
  * bruteforce match is made with its guesses, computed as zxcvbn-ts's estimate
- * does: the same sequence, guesses and feedback (`scoring.spec.ts`), a third
+ * does: the same sequence, guesses and feedback (`scoring.spec.ts`), a fifth
  * less time for a check.
  *
  * Like `indexDictionaries`, this replaces methods of a class zxcvbn-ts does
