@@ -29,8 +29,8 @@ describe('speedUpL33tMatching', () => {
     expect(l33tMatches(fast, password)).toEqual(l33tMatches(reference, password));
   });
 
-  it('should find the same l33t matches as zxcvbn-ts in 250 generated passwords', () => {
-    const passwords = generatedPasswords(internals(reference).options.rankedDictionaries, 250, 7);
+  it('should find the same l33t matches as zxcvbn-ts in 200 generated passwords', () => {
+    const passwords = generatedPasswords(internals(reference).options.rankedDictionaries, 200, 7);
     let found = 0;
     for (const password of passwords) {
       const ours = l33tMatches(fast, password);

@@ -37,8 +37,8 @@ describe('speedUpScoring', () => {
     expect(result(fast, password)).toEqual(result(reference, password));
   });
 
-  it('should score 200 generated passwords exactly as zxcvbn-ts', () => {
-    const passwords = generatedPasswords(internals(reference).options.rankedDictionaries, 200, 11);
+  it('should score 150 generated passwords exactly as zxcvbn-ts', () => {
+    const passwords = generatedPasswords(internals(reference).options.rankedDictionaries, 150, 11);
     for (const password of passwords) {
       expect({ password, result: result(fast, password) }).toEqual({
         password,

@@ -37,11 +37,11 @@ export function strengthOptions(): OptionsType {
  * looks words up fastest (see {@link asLookupTables}), indexed for its
  * dictionary matching (see {@link indexDictionaries}), with a quicker l33t
  * matching and scoring on top of the index ({@link speedUpL33tMatching},
- * {@link speedUpScoring}). Loaded on call: loading
- * and ranking the dictionaries takes about a third of a second, indexing them a
- * quarter. With `index: 'soon'` the index is built in a later turn of the
- * event loop, so that neither step holds it for the whole time; checks made
- * before then get the same answers, only slower.
+ * {@link speedUpScoring}). Loaded on call: loading and ranking the
+ * dictionaries takes about a third of a second, indexing them a quarter. With
+ * `index: 'soon'` the index is built in a later turn of the event loop, so
+ * that neither step holds it for the whole time; checks made before then get
+ * the same answers, only slower.
  */
 export function createStrengthChecker(index: 'now' | 'soon' = 'now'): ZxcvbnFactory {
   // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -40,8 +40,8 @@ describe('indexDictionaries', () => {
     expect({ ...ours, calcTime: 0 }).toEqual({ ...theirs, calcTime: 0 });
   });
 
-  it('should find the same matches as zxcvbn-ts in 250 generated passwords', () => {
-    const passwords = generatedPasswords(internals(reference).options.rankedDictionaries, 250);
+  it('should find the same matches as zxcvbn-ts in 200 generated passwords', () => {
+    const passwords = generatedPasswords(internals(reference).options.rankedDictionaries, 200);
     let matched = 0;
     for (const password of passwords) {
       const ours = matchesOf(indexed, password, names);
@@ -108,7 +108,7 @@ describe('indexDictionaries', () => {
     expect(indexDictionaries(plain)).toBe(false);
     // Ordinary objects find `constructor` on Object.prototype: zxcvbn-ts's own behaviour, kept.
     expect(matchesOf(plain, 'constructor')).toEqual(matchesOf(untouched, 'constructor'));
-    expect(indexDictionaries(createStrengthChecker('now'))).toBe(true);
+    expect(indexDictionaries(indexed)).toBe(true);
   });
 });
 
