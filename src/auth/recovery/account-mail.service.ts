@@ -134,34 +134,29 @@ export class AccountMailService implements OnModuleInit {
    * and method, and a "this wasn't me" link whose token is made here (7
    * days, single use, stored as a hash).
    */
-  private newDevice(mail: OutboxMailEntity): Promise<MailMessage | null> {
-    return this.dataSource.transaction(async (manager) => {
-      const user = await this.recipientAccount(mail, manager);
-      if (!user || user.disabled) {
-        return null;
-      }
-      const alert = (mail.payload ?? {}) as Record<string, string | undefined>;
-      const token = this.tokens.newRefreshToken();
-      await this.accountTokens.addSecureToken(
-        user.id,
-        this.tokens.hash(token),
-        SECURE_LINK_SECONDS,
-        manager,
-      );
-      const href = `${this.config.publicUrl}/secure?token=${encodeURIComponent(token)}`;
-      const at = alert.at ? alert.at.replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : 'just now';
-      return renderMail({
-        to: mail.recipient,
-        subject: 'New sign-in to your account',
-        greeting: greeting(user),
-        paragraphs: [
-          'Your account was signed in to from a device it has not used recently:',
-          `When: ${at}. Browser: ${alert.browser ?? 'unknown'} on ${alert.os ?? 'an unknown system'}. Address: ${alert.ip ?? 'unknown'}. How: ${methodName(alert.method)}.`,
-          'If this was you, there is nothing to do. If it was not, open the link below: every session of your account ends at once (that device included) and we mail you a link to choose a new password.',
-        ],
-        link: { href, label: "This wasn't me" },
-        footer: `The link is valid for ${duration(SECURE_LINK_SECONDS)} and works once.`,
-      });
+  private async newDevice(mail: OutboxMailEntity): Promise<MailMessage | null> {
+    // Two statements, no transaction, as for the verification code: the read
+    // takes no lock and the token's insert is atomic on its own.
+    const user = await this.recipientAccount(mail);
+    if (!user || user.disabled) {
+      return null;
+    }
+    const alert = (mail.payload ?? {}) as Record<string, string | undefined>;
+    const token = this.tokens.newRefreshToken();
+    await this.accountTokens.addSecureToken(user.id, this.tokens.hash(token), SECURE_LINK_SECONDS);
+    const href = `${this.config.publicUrl}/secure?token=${encodeURIComponent(token)}`;
+    const at = alert.at ? alert.at.replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : 'just now';
+    return renderMail({
+      to: mail.recipient,
+      subject: 'New sign-in to your account',
+      greeting: greeting(user),
+      paragraphs: [
+        'Your account was signed in to from a device it has not used recently:',
+        `When: ${at}. Browser: ${alert.browser ?? 'unknown'} on ${alert.os ?? 'an unknown system'}. Address: ${alert.ip ?? 'unknown'}. How: ${methodName(alert.method)}.`,
+        'If this was you, there is nothing to do. If it was not, open the link below: every session of your account ends at once (that device included) and we mail you a link to choose a new password.',
+      ],
+      link: { href, label: "This wasn't me" },
+      footer: `The link is valid for ${duration(SECURE_LINK_SECONDS)} and works once.`,
     });
   }
 

@@ -89,7 +89,7 @@ export class AccountTokensRepository {
     userId: string,
     tokenHash: string,
     ttlSeconds: number,
-    manager: EntityManager,
+    manager: EntityManager = this.manager,
   ): Promise<void> {
     await manager.query(
       `WITH pruned AS (DELETE FROM secure_account_tokens WHERE expires_at < now())
