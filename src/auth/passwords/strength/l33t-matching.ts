@@ -128,7 +128,9 @@ function matchReadings(
         ...match,
         l33t: true,
         token,
-        ...extrasOf(reading.changes, match.i, match.j),
+        i,
+        j,
+        ...substitutionsIn(reading.changes, match.i, match.j),
       };
       if (!this.isAlreadyIncluded(matches, newMatch)) {
         matches.push(newMatch);
@@ -155,9 +157,12 @@ function unsubstituted(changes: Change[], i: number, j: number): [number, number
   return [from, to];
 }
 
-/** zxcvbn-ts's extras of a l33t match: where it lies, and its distinct substitutions. */
-function extrasOf(changes: Change[], i: number, j: number): Extras {
-  const [from, to] = unsubstituted(changes, i, j);
+/** zxcvbn-ts's substitutions of a l33t match over the reading's [i, j]: each distinct one once. */
+function substitutionsIn(
+  changes: Change[],
+  i: number,
+  j: number,
+): Pick<Extras, 'subs' | 'subDisplay'> {
   const subs: Extras['subs'] = [];
   const subDisplay: string[] = [];
   const seen = new Set<string>();
@@ -169,5 +174,5 @@ function extrasOf(changes: Change[], i: number, j: number): Extras {
       subDisplay.push(`${change.substitution} -> ${change.letter}`);
     }
   }
-  return { i: from, j: to, subs, subDisplay: subDisplay.join(', ') };
+  return { subs, subDisplay: subDisplay.join(', ') };
 }
