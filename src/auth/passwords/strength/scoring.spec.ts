@@ -47,6 +47,23 @@ describe('speedUpScoring', () => {
     }
   });
 
+  it("should search for the least guessable sequence without zxcvbn-ts's own steps", () => {
+    const scoring = Object.getPrototypeOf(scoringOf(fast)) as Record<string, () => unknown>;
+    const update = jest.spyOn(scoring, 'update');
+    const makeBruteforceMatch = jest.spyOn(scoring, 'makeBruteforceMatch');
+    try {
+      fast.check('violet tractor harbour 42', names);
+      expect(update).not.toHaveBeenCalled();
+      expect(makeBruteforceMatch).not.toHaveBeenCalled();
+      // The same prototype: a checker that is not indexed still takes them.
+      reference.check('violet tractor harbour 42', names);
+      expect(update).toHaveBeenCalled();
+    } finally {
+      update.mockRestore();
+      makeBruteforceMatch.mockRestore();
+    }
+  });
+
   it('should make bruteforce matches with their guesses already estimated', () => {
     const ours = scoringOf(fast);
     ours.password = 'abcdefgh';
