@@ -122,16 +122,11 @@ export class OutboxRepository {
     status: Exclude<OutboxStatus, 'pending'>,
     error?: string,
   ): Promise<void> {
-    await this.manager.update(
-      OutboxMailEntity,
-      { id },
-      {
-        status,
-        payload: null,
-        lockedUntil: null,
-        finishedAt: () => 'now()',
-        ...(error ? { lastError: error.slice(0, 200) } : {}),
-      },
+    await this.manager.query(
+      `UPDATE outbox SET status = $2, payload = NULL, locked_until = NULL, finished_at = now(),
+              last_error = coalesce($3, last_error)
+        WHERE id = $1`,
+      [id, status, error ? error.slice(0, 200) : null],
     );
   }
 

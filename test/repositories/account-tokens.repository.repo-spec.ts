@@ -75,6 +75,53 @@ describe(AccountTokensRepository.name, () => {
       expect(untouched).toEqual(expect.objectContaining({ codeHash: old, attempts: 0 }));
     });
 
+    it('should store a code in one statement only for an account still at that address, unverified, and answer its name', async () => {
+      const user = await insertUser(db.dataSource, { fullName: 'Ada Lovelace' });
+      const code = tokenHash();
+
+      expect(
+        await sut.replaceVerificationCodeIfUnverified(user.id, user.email!, code, 600),
+      ).toEqual({ fullName: 'Ada Lovelace' });
+      const found = await inTransaction((manager) => sut.lockVerification(user.id, manager));
+      expect(found).toEqual(expect.objectContaining({ codeHash: code, attempts: 0 }));
+      expect(found!.expiresAt.getTime() - found!.createdAt.getTime()).toBe(600_000);
+
+      // Another address (changed since the mail was queued), then a verified account: nothing written.
+      expect(
+        await sut.replaceVerificationCodeIfUnverified(
+          user.id,
+          'other@example.com',
+          tokenHash(),
+          600,
+        ),
+      ).toBeNull();
+      await db.dataSource.query('UPDATE users SET email_verified = true WHERE id = $1', [user.id]);
+      expect(
+        await sut.replaceVerificationCodeIfUnverified(user.id, user.email!, tokenHash(), 600),
+      ).toBeNull();
+      const kept = await inTransaction((manager) => sut.lockVerification(user.id, manager));
+      expect(kept?.codeHash).toBe(code);
+    });
+
+    it('should supersede the code in one statement too, and write nothing for an unknown account', async () => {
+      const user = await insertUser(db.dataSource, { fullName: null });
+      await sut.replaceVerificationCode(user.id, tokenHash(), 600);
+      await inTransaction((manager) => sut.recordFailedVerification(user.id, manager));
+      const code = tokenHash();
+
+      expect(
+        await sut.replaceVerificationCodeIfUnverified(user.id, user.email!, code, 600),
+      ).toEqual({ fullName: null });
+      expect(await inTransaction((manager) => sut.lockVerification(user.id, manager))).toEqual(
+        expect.objectContaining({ codeHash: code, attempts: 0 }),
+      );
+      const unknown = '00000000-0000-4000-8000-000000000000';
+      expect(
+        await sut.replaceVerificationCodeIfUnverified(unknown, user.email!, tokenHash(), 600),
+      ).toBeNull();
+      expect(await inTransaction((manager) => sut.lockVerification(unknown, manager))).toBeNull();
+    });
+
     it('should still find an expired code, with its expiry in the past', async () => {
       const user = await insertUser(db.dataSource);
       await sut.replaceVerificationCode(user.id, tokenHash(), 1);

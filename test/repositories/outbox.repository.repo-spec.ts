@@ -144,6 +144,20 @@ describe(OutboxRepository.name, () => {
     });
   });
 
+  it('should keep the last error of a mail sent after failed attempts', async () => {
+    const id = await mail();
+    await sut.claimDue(10, 60);
+    await sut.retryLater(id, 0, 'ECONNREFUSED');
+    await db.dataSource.query(`UPDATE outbox SET next_attempt_at = now() - interval '1 second'`);
+    await sut.claimDue(10, 60);
+
+    await sut.finish(id, 'sent');
+
+    expect(await rowOf(id)).toEqual(
+      expect.objectContaining({ status: 'sent', payload: null, last_error: 'ECONNREFUSED' }),
+    );
+  });
+
   describe('retryLater', () => {
     it('should put a claimed mail back for after the delay: lease let go, payload and error kept', async () => {
       const id = await mail();

@@ -74,25 +74,41 @@ export class AccountMailService implements OnModuleInit {
   }
 
   /**
-   * Two statements, no transaction: the read takes no lock and the upsert is
-   * atomic on its own, so a transaction around them would add two round trips
-   * (BEGIN and COMMIT, on every registration's mail) and guard nothing.
+   * A registration's mail (which names its account) reads the account and
+   * writes the code in one statement; a resend's (which names an address) in
+   * two. No transaction either way: the read takes no lock and the upsert is
+   * atomic on its own, so a transaction would add two round trips (BEGIN and
+   * COMMIT) and guard nothing.
    */
   private async verificationCode(mail: OutboxMailEntity): Promise<MailMessage | null> {
-    const user = await this.recipientAccount(mail);
-    if (!user || user.emailVerified) {
+    const code = this.tokens.newVerificationCode();
+    let account: Pick<UserEntity, 'fullName'> | null;
+    if (mail.userId) {
+      account = await this.accountTokens.replaceVerificationCodeIfUnverified(
+        mail.userId,
+        mail.recipient,
+        this.tokens.verificationCodeHash(mail.userId, code),
+        this.config.otpTtl,
+      );
+    } else {
+      const user = await this.recipientAccount(mail);
+      if (!user || user.emailVerified) {
+        return null;
+      }
+      await this.accountTokens.replaceVerificationCode(
+        user.id,
+        this.tokens.verificationCodeHash(user.id, code),
+        this.config.otpTtl,
+      );
+      account = user;
+    }
+    if (!account) {
       return null;
     }
-    const code = this.tokens.newVerificationCode();
-    await this.accountTokens.replaceVerificationCode(
-      user.id,
-      this.tokens.verificationCodeHash(user.id, code),
-      this.config.otpTtl,
-    );
     return renderMail({
       to: mail.recipient,
       subject: `Your verification code: ${code}`,
-      greeting: greeting(user),
+      greeting: greeting(account),
       paragraphs: ['Enter this code to confirm your email address:'],
       code,
       footer: `The code is valid for ${duration(this.config.otpTtl)} and works once. If you did not sign up, ignore this mail.`,
@@ -236,7 +252,7 @@ export class AccountMailService implements OnModuleInit {
   }
 }
 
-function greeting(user: UserEntity): string {
+function greeting(user: Pick<UserEntity, 'fullName'>): string {
   return `Hello${user.fullName ? ` ${user.fullName}` : ''},`;
 }
 

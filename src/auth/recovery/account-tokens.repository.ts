@@ -30,6 +30,36 @@ export class AccountTokensRepository {
     );
   }
 
+  /**
+   * {@link replaceVerificationCode} and the read that comes before it, in one
+   * statement: only if the account `userId` still has the address `email`,
+   * unverified. Returns its name (for the mail's greeting), or null when
+   * nothing was written.
+   */
+  async replaceVerificationCodeIfUnverified(
+    userId: string,
+    email: string,
+    codeHash: string,
+    ttlSeconds: number,
+  ): Promise<{ fullName: string | null } | null> {
+    const rows: { full_name: string | null }[] = await this.manager.query(
+      `WITH account AS (
+         SELECT id, full_name FROM users
+          WHERE id = $1 AND email = $2 AND NOT email_verified
+       ), code AS (
+         INSERT INTO email_verifications (user_id, code_hash, attempts, expires_at)
+         SELECT id, $3, 0, now() + make_interval(secs => $4) FROM account
+         ON CONFLICT (user_id) DO UPDATE
+           SET code_hash = EXCLUDED.code_hash, attempts = 0,
+               expires_at = EXCLUDED.expires_at, created_at = now()
+         RETURNING user_id
+       )
+       SELECT account.full_name FROM account JOIN code ON code.user_id = account.id`,
+      [userId, email, codeHash, ttlSeconds],
+    );
+    return rows.length > 0 ? { fullName: rows[0].full_name } : null;
+  }
+
   lockVerification(
     userId: string,
     manager: EntityManager,
