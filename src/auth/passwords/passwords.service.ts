@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { type AppConfig, InjectAppConfig } from '../../config/configuration';
 import { ProblemException } from '../../common/problem';
 import { HashingPool } from './hashing-pool';
-import { createStrengthChecker } from './strength/strength-checker';
+import { sharedStrengthChecker } from './strength/strength-checker';
 
 export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 128;
@@ -32,8 +32,6 @@ export function passwordLength(password: string): number {
 @Injectable()
 export class PasswordsService implements OnModuleInit, OnModuleDestroy {
   private readonly options: argon2.Options & { raw?: false };
-  /** zxcvbn with its dictionaries: built on first use, or a moment after start (see onModuleInit). */
-  private strength?: ZxcvbnFactory;
   private dummyHash?: Promise<string>;
   private warmUp?: NodeJS.Timeout;
   private readonly pool: HashingPool;
@@ -68,12 +66,9 @@ export class PasswordsService implements OnModuleInit, OnModuleDestroy {
     clearTimeout(this.warmUp);
   }
 
+  /** zxcvbn with its dictionaries, shared by the process: built on first use, or a moment after start. */
   private strengthChecker(): ZxcvbnFactory {
-    if (this.strength) {
-      return this.strength;
-    }
-    this.strength = createStrengthChecker('soon');
-    return this.strength;
+    return sharedStrengthChecker();
   }
 
   hash(password: string): Promise<string> {

@@ -1,5 +1,11 @@
 import { ZxcvbnFactory } from '@zxcvbn-ts/core';
-import { asLookupTables, createStrengthChecker, strengthOptions } from './strength-checker';
+import {
+  asLookupTables,
+  createStrengthChecker,
+  sharedStrengthChecker,
+  strengthOptions,
+} from './strength-checker';
+import { isIndexed } from './word-index';
 
 type Tables = Record<string, Record<string, number>>;
 const tablesOf = (factory: ZxcvbnFactory): Tables =>
@@ -53,5 +59,18 @@ describe('createStrengthChecker', () => {
     expect(tables.spaces[' ']).toBe(1);
     expect(tables.letters[' ']).toBeUndefined();
     expect(Object.keys(tables.letters)).toEqual(['b']);
+  });
+});
+
+describe('sharedStrengthChecker', () => {
+  it('should build one checker for the process, indexed soon after, and give it to every caller', async () => {
+    const first = sharedStrengthChecker();
+    expect(sharedStrengthChecker()).toBe(first);
+    // A check before the index is built, and after: the same answer.
+    const early = first.check('violet tractor harbour 42', ['reg.1@example.com']);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(isIndexed((first as unknown as { options: object }).options)).toBe(true);
+    const late = first.check('violet tractor harbour 42', ['reg.1@example.com']);
+    expect({ ...late, calcTime: 0 }).toEqual({ ...early, calcTime: 0 });
   });
 });

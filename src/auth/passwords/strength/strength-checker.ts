@@ -65,6 +65,20 @@ export function createStrengthChecker(index: 'now' | 'soon' = 'now'): ZxcvbnFact
   return factory;
 }
 
+let shared: ZxcvbnFactory | undefined;
+
+/**
+ * The process's checker, made by the first call ({@link createStrengthChecker}
+ * with `'soon'`). It holds no state between checks (a check's user inputs are
+ * its own), so every app in the process can share it: one in the service, and
+ * in the tests, where a file starts several apps, one build instead of one per
+ * app.
+ */
+export function sharedStrengthChecker(): ZxcvbnFactory {
+  shared ??= createStrengthChecker('soon');
+  return shared;
+}
+
 function speedUpMatching(factory: ZxcvbnFactory): void {
   if (indexDictionaries(factory)) {
     speedUpL33tMatching(factory);
