@@ -20,6 +20,17 @@ describe(PasswordsService.name, () => {
     });
   });
 
+  it('should salt each hash with its own 16 random bytes', async () => {
+    const salts = await Promise.all(
+      [1, 2, 3].map(async () => {
+        const hash = await sut.hash('violet tractor harbour 42');
+        return Buffer.from(hash.split('$')[4], 'base64');
+      }),
+    );
+    expect(salts.map((salt) => salt.length)).toEqual([16, 16, 16]);
+    expect(new Set(salts.map((salt) => salt.toString('hex'))).size).toBe(3);
+  });
+
   it('should use the contract defaults (m=19456, t=2, p=1) when nothing is configured', async () => {
     const defaults = new PasswordsService(loadConfig({ JWT_SECRET: 'x'.repeat(32) }));
     await expect(defaults.hash('violet tractor harbour 42')).resolves.toMatch(

@@ -29,6 +29,9 @@ export function passwordLength(password: string): number {
  * common and guessable passwords, closeness to the account's own names) and
  * rehashing when the cost parameters change.
  */
+/** argon2's own salt length. */
+const SALT_BYTES = 16;
+
 @Injectable()
 export class PasswordsService implements OnModuleInit, OnModuleDestroy {
   private readonly options: argon2.Options & { raw?: false };
@@ -71,8 +74,16 @@ export class PasswordsService implements OnModuleInit, OnModuleDestroy {
     return sharedStrengthChecker();
   }
 
+  /**
+   * The salt (16 random bytes, argon2's default length) is drawn here, at
+   * once: left to argon2, it is drawn on the hashing threads first, a second
+   * trip through them (and through the event loop) for every hash.
+   */
   hash(password: string): Promise<string> {
-    return this.pool.run(() => argon2.hash(password.normalize('NFKC'), this.options));
+    const normalized = password.normalize('NFKC');
+    return this.pool.run(() =>
+      argon2.hash(normalized, { ...this.options, salt: randomBytes(SALT_BYTES) }),
+    );
   }
 
   hashingStats(): ReturnType<HashingPool['stats']> {
