@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Pool, QueryResultRow } from 'pg';
 import type { EntityManager } from 'typeorm';
 import { poolOf } from './database.options';
+import { returningRows } from './returning';
 
 /** Each statement text's name, made once: the texts are the code's own, so the map stays small. */
 const names = new Map<string, string>();
@@ -17,7 +18,7 @@ function nameOf(text: string): string {
 
 /**
  * The statements of the hot paths (every authenticated request, refresh,
- * sign-in and registration): on a PostgreSQL server, outside a transaction,
+ * sign-in and registration, and the delivery of its mail): on a PostgreSQL server, outside a transaction,
  * they go straight to the pg pool as named statements (named after their
  * text), which PostgreSQL parses and plans once per connection, and
  * TypeORM's query runner stays out of the way. In a transaction, or on the
@@ -41,5 +42,13 @@ export class HotStatements {
       return (await this.serverPool.query<T>({ name: nameOf(text), text, values })).rows;
     }
     return this.manager.query(text, values);
+  }
+
+  /** {@link query} for an UPDATE or DELETE … RETURNING: its rows (see returningRows). */
+  async returning<T extends QueryResultRow>(text: string, values: unknown[]): Promise<T[]> {
+    if (this.serverPool) {
+      return (await this.serverPool.query<T>({ name: nameOf(text), text, values })).rows;
+    }
+    return returningRows<T>(this.manager, text, values);
   }
 }

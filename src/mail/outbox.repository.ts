@@ -1,4 +1,4 @@
-import { returningRows } from '../database/returning';
+import { HotStatements } from '../database/hot-statements';
 import type { StatementParams } from '../database/statement-params';
 import { Injectable, Optional } from '@nestjs/common';
 import { InjectEntityManager } from '@nestjs/typeorm';
@@ -27,10 +27,14 @@ interface OutboxRow {
 /** The outbox table. */
 @Injectable()
 export class OutboxRepository {
+  /** The delivery's statements, run at every poll and for every mail (see HotStatements). */
+  private readonly hot: HotStatements;
+
   constructor(
     @InjectEntityManager() private readonly manager: EntityManager,
     @Optional() metrics?: MetricsService,
   ) {
+    this.hot = new HotStatements(manager);
     metrics?.readFrom({ outboxPending: () => this.countPending() });
   }
 
@@ -65,8 +69,7 @@ export class OutboxRepository {
    * we deliver, so several instances never send one mail twice.
    */
   async claimDue(limit: number, leaseSeconds: number): Promise<OutboxMailEntity[]> {
-    const rows = await returningRows<OutboxRow>(
-      this.manager,
+    const rows = await this.hot.returning<OutboxRow>(
       `UPDATE outbox SET attempts = attempts + 1,
               locked_until = now() + make_interval(secs => $2)
         WHERE id IN (
@@ -122,7 +125,7 @@ export class OutboxRepository {
     status: Exclude<OutboxStatus, 'pending'>,
     error?: string,
   ): Promise<void> {
-    await this.manager.query(
+    await this.hot.query(
       `UPDATE outbox SET status = $2, payload = NULL, locked_until = NULL, finished_at = now(),
               last_error = coalesce($3, last_error)
         WHERE id = $1`,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectEntityManager } from '@nestjs/typeorm';
 import { EntityManager } from 'typeorm';
+import { HotStatements } from '../../database/hot-statements';
 import { returningRows } from '../../database/returning';
 import { EmailVerificationEntity, PasswordResetEntity } from './account-token.entities';
 
@@ -11,7 +12,12 @@ import { EmailVerificationEntity, PasswordResetEntity } from './account-token.en
  */
 @Injectable()
 export class AccountTokensRepository {
-  constructor(@InjectEntityManager() private readonly manager: EntityManager) {}
+  /** The registration mail's statement (see HotStatements). */
+  private readonly hot: HotStatements;
+
+  constructor(@InjectEntityManager() private readonly manager: EntityManager) {
+    this.hot = new HotStatements(manager);
+  }
 
   /** Replaces the user's code (a resend supersedes the old one) and resets its attempt count. */
   async replaceVerificationCode(
@@ -42,7 +48,7 @@ export class AccountTokensRepository {
     codeHash: string,
     ttlSeconds: number,
   ): Promise<{ fullName: string | null } | null> {
-    const rows: { full_name: string | null }[] = await this.manager.query(
+    const rows = await this.hot.query<{ full_name: string | null }>(
       `WITH account AS (
          SELECT id, full_name FROM users
           WHERE id = $1 AND email = $2 AND NOT email_verified
