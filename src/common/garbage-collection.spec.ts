@@ -5,16 +5,23 @@ import { NO_PRETENURING, tuneGarbageCollection } from './garbage-collection';
  * In a fresh Node process, with `flags` set at run time as the service sets
  * them: whether an object made where most objects survived young collections
  * is still made in the young generation.
+ *
+ * V8 pretenures in optimized code only, so the function is optimized at once
+ * (synchronously) after the collections: left to V8's background compiler, a
+ * busy machine could leave it unoptimized and its objects young either way.
  */
 function madeYoung(flags?: string): boolean {
   const script = `
     if (process.argv[1]) require('node:v8').setFlagsFromString(process.argv[1]);
     const make = (i) => ({ i, list: [i], text: 'x' + i });
+    %PrepareFunctionForOptimization(make);
     const kept = [];
     for (let round = 0; round < 20; round += 1) {
       for (let i = 0; i < 20000; i += 1) kept.push(make(i));
       gc({ type: 'minor' });
     }
+    %OptimizeFunctionOnNextCall(make);
+    make(0);
     process.stdout.write(String(%InYoungGeneration(make(1))));
   `;
   const child = spawnSync(
