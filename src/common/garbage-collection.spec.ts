@@ -35,9 +35,17 @@ function madeYoung(flags?: string): boolean {
 
 describe('tuneGarbageCollection', () => {
   it('should set the flag that keeps a surviving kind of object young', () => {
-    // V8's default: a place whose objects survive is pretenured.
-    expect(madeYoung()).toBe(false);
-    expect(madeYoung(NO_PRETENURING)).toBe(true);
+    // In pairs: V8's default (a place whose objects survive is pretenured),
+    // then the flag. On a loaded machine V8 now and then leaves the default
+    // young too (CI saw it twice), so the default must show pretenuring in at
+    // least one of five pairs, and the flag must keep the objects young in
+    // every pair it runs in.
+    const pairs: Array<{ byDefault: boolean; withFlag: boolean }> = [];
+    for (let pair = 0; pair < 5 && !pairs.some((p) => !p.byDefault); pair += 1) {
+      pairs.push({ byDefault: madeYoung(), withFlag: madeYoung(NO_PRETENURING) });
+    }
+    expect(pairs.some((p) => !p.byDefault)).toBe(true);
+    expect(pairs.every((p) => p.withFlag)).toBe(true);
   });
 
   it('should set that flag, once', () => {
