@@ -18,8 +18,8 @@ function nameOf(text: string): string {
 
 /**
  * The statements of the hot paths (every authenticated request, refresh,
- * sign-in and registration, and the delivery of its mail): on a PostgreSQL server, outside a transaction,
- * they go straight to the pg pool as named statements (named after their
+ * sign-in and registration, and the delivery of its mail): on a PostgreSQL
+ * server, outside a transaction, they go straight to the pg pool as named statements (named after their
  * text), which PostgreSQL parses and plans once per connection, and
  * TypeORM's query runner stays out of the way. In a transaction, or on the
  * embedded store, they run through `manager` as any other query.
@@ -37,18 +37,24 @@ export class HotStatements {
     this.serverPool = onServer && !manager.queryRunner ? poolOf(manager.connection) : undefined;
   }
 
-  async query<T extends QueryResultRow>(text: string, values: unknown[]): Promise<T[]> {
-    if (this.serverPool) {
-      return (await this.serverPool.query<T>({ name: nameOf(text), text, values })).rows;
-    }
-    return this.manager.query(text, values);
+  query<T extends QueryResultRow>(text: string, values: unknown[]): Promise<T[]> {
+    return this.serverPool
+      ? this.named(this.serverPool, text, values)
+      : this.manager.query(text, values);
   }
 
   /** {@link query} for an UPDATE or DELETE … RETURNING: its rows (see returningRows). */
-  async returning<T extends QueryResultRow>(text: string, values: unknown[]): Promise<T[]> {
-    if (this.serverPool) {
-      return (await this.serverPool.query<T>({ name: nameOf(text), text, values })).rows;
-    }
-    return returningRows<T>(this.manager, text, values);
+  returning<T extends QueryResultRow>(text: string, values: unknown[]): Promise<T[]> {
+    return this.serverPool
+      ? this.named(this.serverPool, text, values)
+      : returningRows<T>(this.manager, text, values);
+  }
+
+  private async named<T extends QueryResultRow>(
+    pool: Pool,
+    text: string,
+    values: unknown[],
+  ): Promise<T[]> {
+    return (await pool.query<T>({ name: nameOf(text), text, values })).rows;
   }
 }

@@ -1,6 +1,5 @@
 import { MetricsService } from '../../metrics/metrics.service';
 import { Injectable, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
-import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
 import * as argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
 import { type AppConfig, InjectAppConfig } from '../../config/configuration';
@@ -24,14 +23,14 @@ export function passwordLength(password: string): number {
   return [...password.normalize('NFKC')].length;
 }
 
+/** argon2's own salt length. */
+const SALT_BYTES = 16;
+
 /**
  * argon2id hashing with the configured cost, the password policy (length,
  * common and guessable passwords, closeness to the account's own names) and
  * rehashing when the cost parameters change.
  */
-/** argon2's own salt length. */
-const SALT_BYTES = 16;
-
 @Injectable()
 export class PasswordsService implements OnModuleInit, OnModuleDestroy {
   private readonly options: argon2.Options & { raw?: false };
@@ -61,17 +60,12 @@ export class PasswordsService implements OnModuleInit, OnModuleDestroy {
    * or at first use.
    */
   async onModuleInit(): Promise<void> {
-    this.warmUp = setTimeout(() => this.strengthChecker(), 2000).unref();
+    this.warmUp = setTimeout(() => sharedStrengthChecker(), 2000).unref();
     await this.getDummyHash();
   }
 
   onModuleDestroy(): void {
     clearTimeout(this.warmUp);
-  }
-
-  /** zxcvbn with its dictionaries, shared by the process: built on first use, or a moment after start. */
-  private strengthChecker(): ZxcvbnFactory {
-    return sharedStrengthChecker();
   }
 
   /**
@@ -117,7 +111,7 @@ export class PasswordsService implements OnModuleInit, OnModuleDestroy {
     );
     const lowered = normalized.toLowerCase();
     const sameAsName = names.some((name) => lowered === name.toLowerCase());
-    const result = this.strengthChecker().check(normalized, names);
+    const result = sharedStrengthChecker().check(normalized, names);
     if (sameAsName || result.score < MIN_SCORE) {
       const hint = sameAsName
         ? 'It must not be your email or username.'

@@ -83,7 +83,6 @@ export function speedUpScoring(factory: ZxcvbnFactory): boolean {
       if (!isIndexed(this.options)) {
         return originalSequence.call(this, password, matches, excludeAdditive);
       }
-      this.password = password;
       const estimated = matches.map((match) => estimating.estimate(this.options, match, password));
       return (
         leastGuessableSequence(estimating, password, estimated, excludeAdditive) ??
@@ -141,9 +140,9 @@ function leastGuessableSequence(
   const growth = estimating.minGuessesBeforeGrowingSequence;
 
   /** zxcvbn-ts's `update`: keeps `match` as the end of an l-long sequence if none as short is as good. */
-  const consider = (match: Match, l: number, guesses: number): boolean => {
+  const consider = (match: Match, l: number): void => {
     const k = match.j;
-    let pi = guesses;
+    let pi = match.guesses as number;
     if (l > 1) {
       pi *= product[(match.i - 1) * width + l - 1];
     }
@@ -154,14 +153,13 @@ function leastGuessableSequence(
     const row = k * width;
     for (let shorter = 1; shorter <= Math.min(l, longest[k]); shorter += 1) {
       if (best[row + shorter] !== undefined && total[row + shorter] <= g) {
-        return false;
+        return;
       }
     }
     total[row + l] = g;
     product[row + l] = pi;
     best[row + l] = match;
     longest[k] = Math.max(longest[k], l);
-    return true;
   };
 
   for (let k = 0; k < n; k += 1) {
@@ -171,26 +169,26 @@ function leastGuessableSequence(
         const upTo = longest[match.i - 1];
         for (let l = 1; l <= upTo; l += 1) {
           if (best[previous + l] !== undefined) {
-            consider(match, l + 1, match.guesses as number);
+            consider(match, l + 1);
           }
         }
       } else {
-        consider(match, 1, match.guesses as number);
+        consider(match, 1);
       }
     }
     // zxcvbn-ts's `bruteforceUpdate`: one bruteforce match over password[i..k] for each i.
-    const whole = bruteforceSpan(estimating, password, 0, k);
-    consider(whole.match, 1, whole.guesses);
+    consider(estimatedBruteforce(estimating, password, 0, k), 1);
     for (let i = 1; i <= k; i += 1) {
       const previous = (i - 1) * width;
       const upTo = longest[i - 1];
-      let span: { match: Match; guesses: number } | undefined;
+      // Made once, however many sequences it ends.
+      let span: Match | undefined;
       for (let l = 1; l <= upTo; l += 1) {
         const last = best[previous + l];
         // Two bruteforce matches side by side are never better than one over both.
         if (last !== undefined && last.pattern !== 'bruteforce') {
-          span ??= bruteforceSpan(estimating, password, i, k);
-          consider(span.match, l + 1, span.guesses);
+          span ??= estimatedBruteforce(estimating, password, i, k);
+          consider(span, l + 1);
         }
       }
     }
@@ -217,20 +215,6 @@ function leastGuessableSequence(
     k = match.i - 1;
   }
   return { password, guesses, guessesLog10: estimating.log10(guesses), sequence };
-}
-
-/**
- * A bruteforce span's match, made as zxcvbn-ts's estimate leaves it, and its
- * guesses; the match is one object however many sequences it ends.
- */
-function bruteforceSpan(
-  estimating: Estimating,
-  password: string,
-  i: number,
-  j: number,
-): { match: Match; guesses: number } {
-  const match = estimatedBruteforce(estimating, password, i, j);
-  return { match, guesses: match.guesses as number };
 }
 
 /**
