@@ -120,10 +120,11 @@ async function stopProcess(proc) {
   proc.child.kill('SIGKILL');
 }
 
-/** CPU time (user + system) of one process, in ms; 0 once it is gone. */
-function cpuMs(pid) {
+/** CPU time (user + system) of one process (or, with `tid`, of one of its threads), in ms; 0 once it is gone. */
+function cpuMs(pid, tid) {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const file = tid ? `/proc/${pid}/task/${tid}/stat` : `/proc/${pid}/stat`;
+    const fields = readFileSync(file, 'utf8').split(') ')[1].split(' ');
     // utime and stime: fields 14 and 15 of stat, 12 and 13 after the name.
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
   } catch {
@@ -131,6 +132,16 @@ function cpuMs(pid) {
   }
 }
 const CLOCK_TICKS = 100;
+
+/** The whole machine's CPU ticks so far: all, and idle (idle + iowait). */
+function machineCpu() {
+  const fields = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  return { total: fields.reduce((a, b) => a + b, 0), idle: fields[3] + fields[4] };
+}
 
 /** CPU time of each PostgreSQL process (the server's share of a run: the two servers run apart), by pid. */
 function postgresCpu() {
@@ -395,9 +406,20 @@ async function sampled(server, work) {
     postgres.sample();
   }, 250);
   const cpu0 = cpuMs(pid);
+  const loop0 = cpuMs(pid, pid);
+  const machine0 = machineCpu();
+  const self0 = process.cpuUsage();
   try {
     const result = await work();
-    const cpu = { process: cpuMs(pid) - cpu0, postgres: postgres.total() };
+    const machine1 = machineCpu();
+    const self1 = process.cpuUsage(self0);
+    const cpu = {
+      process: cpuMs(pid) - cpu0,
+      postgres: postgres.total(),
+      idle: (machine1.idle - machine0.idle) / Math.max(1, machine1.total - machine0.total),
+      loader: (self1.user + self1.system) / 1000,
+      loop: cpuMs(pid, pid) - loop0,
+    };
     return { result, peakRss: peak, cpu };
   } finally {
     clearInterval(timer);
@@ -418,6 +440,11 @@ function figures(result, ok, peakRss, cpu) {
     // CPU ms per answered request: the server's process, and PostgreSQL's processes.
     cpuPerRequest: cpu.process / Math.max(1, result.requests.total),
     pgCpuPerRequest: cpu.postgres / Math.max(1, result.requests.total),
+    // The main thread's share (the event loop; the rest is argon2's threads and V8's helpers),
+    // the machine's idle share meanwhile, and the load generator's (this process's) CPU.
+    loopCpuPerRequest: cpu.loop / Math.max(1, result.requests.total),
+    idle: cpu.idle,
+    loaderCpuPerRequest: cpu.loader / Math.max(1, result.requests.total),
   };
 }
 
@@ -515,7 +542,11 @@ function summarize(runs) {
 const fmt = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 
 const range = (r) => (r ? `${fmt(r[0], 2)}-${fmt(r[1], 2)}` : '-');
-const cpu = (f) => `${fmt(f.cpuPerRequest, 2)} + ${fmt(f.pgCpuPerRequest, 2)}`;
+const cpu = (f) =>
+  `${fmt(f.cpuPerRequest, 2)} + ${fmt(f.pgCpuPerRequest, 2)}` +
+  (f.idle === undefined
+    ? ''
+    : ` (event loop ${fmt(f.loopCpuPerRequest, 2)}; machine idle ${fmt(f.idle * 100, 1)} %, load generator ${fmt(f.loaderCpuPerRequest, 2)})`);
 
 /**
  * One table: the service on PostgreSQL against the yardstick (medians of the

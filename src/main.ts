@@ -5,6 +5,7 @@ import type { Server } from 'node:http';
 import { runPrimary } from './cluster';
 import { createApp } from './app.setup';
 import { tuneGarbageCollection } from './common/garbage-collection';
+import { sizeThreadpool } from './common/threadpool';
 import { type AppConfig, ConfigError, loadConfig } from './config/configuration';
 
 async function bootstrap(): Promise<void> {
@@ -19,6 +20,11 @@ async function bootstrap(): Promise<void> {
     }
     throw error;
   }
+  // Before anything starts libuv's thread pool (see sizeThreadpool).
+  config = {
+    ...config,
+    hashing: { ...config.hashing, threads: sizeThreadpool(config.hashing.concurrency) },
+  };
   if (config.workers > 1 && cluster.isPrimary) {
     await runPrimary(config);
     return;

@@ -29,8 +29,12 @@ export interface AppConfig {
   };
   refresh: { ttl: number; reuseGraceSeconds: number };
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
-  /** Password hashing at once (memory: this × ARGON2_MEMORY_KIB), and how many may wait. */
-  hashing: { concurrency: number; queueLimit: number };
+  /**
+   * Password hashing at once (memory: this × ARGON2_MEMORY_KIB), and how many
+   * may wait; `threads`: the size of the process's thread pool, known only
+   * when main.ts sized it before the pool started (`sizeThreadpool`).
+   */
+  hashing: { concurrency: number; queueLimit: number; threads?: number };
   bodyLimitBytes: number;
   mail: {
     /** `smtp://…` or `smtps://…`; null: mails are written to the log (development only). */

@@ -161,7 +161,8 @@ export function loadConfig(env: Env): AppConfig {
     },
     bodyLimitBytes: 100 * 1024,
     hashing: {
-      // argon2 runs on libuv's thread pool (4 threads): more would only queue there.
+      // One hash per core, at most 4 unless set (each holds ARGON2_MEMORY_KIB); main.ts sizes
+      // libuv's thread pool, where argon2 runs, to match (sizeThreadpool).
       concurrency: int(env, 'HASH_CONCURRENCY', Math.min(availableParallelism(), 4), 1, 64),
       queueLimit: int(env, 'HASH_QUEUE_LIMIT', 256, 0, 100000),
     },

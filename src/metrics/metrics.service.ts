@@ -88,7 +88,7 @@ export class MetricsService implements OnApplicationBootstrap, OnModuleDestroy {
     const sources = () => this.sources;
     new Gauge({
       name: 'auth_hashing_in_progress',
-      help: 'Password hashes being computed now',
+      help: 'Password hashes handed to the hashing threads: being computed, or next in their queue',
       registers,
       collect() {
         this.set(sources().hashing?.().active ?? 0);

@@ -25,6 +25,35 @@ describe(HashingPool.name, () => {
     expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
+  it('should hand `ahead` more to the hashing threads than run at once, still in order', async () => {
+    const sut = new HashingPool(2, 100, 1);
+    let handed = 0;
+    let most = 0;
+    const order: number[] = [];
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        sut.run(async () => {
+          handed += 1;
+          most = Math.max(most, handed);
+          await tick(5);
+          order.push(i);
+          handed -= 1;
+        }),
+      ),
+    );
+    expect(most).toBe(3);
+    expect(sut.stats()).toEqual({ active: 0, waiting: 0, peak: 3 });
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('should count the queue limit beyond what it handed over', async () => {
+    const sut = new HashingPool(1, 2, 1);
+    const results = await Promise.allSettled(
+      Array.from({ length: 6 }, () => sut.run(() => tick(10))),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(4);
+  });
+
   it('should refuse with 503 past the queue limit, and recover afterwards', async () => {
     const sut = new HashingPool(1, 2);
     const results = await Promise.allSettled(

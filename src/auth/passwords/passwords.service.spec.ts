@@ -6,6 +6,8 @@ describe(PasswordsService.name, () => {
   const config = (memory: string, time: string) =>
     loadConfig({ JWT_SECRET: 'x'.repeat(32), ARGON2_MEMORY_KIB: memory, ARGON2_TIME_COST: time });
   const sut = new PasswordsService(config('4096', '1'));
+  // The shared checker indexes its dictionaries one turn after its first use: let that run here.
+  afterAll(() => new Promise((resolve) => setImmediate(resolve)));
 
   it('should hash with argon2id and the configured parameters', async () => {
     const hash = await sut.hash('violet tractor harbour 42');
@@ -29,6 +31,25 @@ describe(PasswordsService.name, () => {
     );
     expect(salts.map((salt) => salt.length)).toEqual([16, 16, 16]);
     expect(new Set(salts.map((salt) => salt.toString('hex'))).size).toBe(3);
+  });
+
+  it('should hand the threads one hash ahead only when main.ts gave the pool no more threads than hashes at once', async () => {
+    const handed = async (threads?: number) => {
+      const base = config('1024', '1');
+      const service = new PasswordsService({
+        ...base,
+        hashing: { concurrency: 2, queueLimit: 10, threads },
+      });
+      // The constructor's dummy hash, then four more.
+      const hashes = [1, 2, 3, 4].map(() => service.hash('violet tractor harbour 42'));
+      const stats = service.hashingStats();
+      await Promise.all(hashes);
+      return { active: stats.active, waiting: stats.waiting };
+    };
+    await expect(handed(2)).resolves.toEqual({ active: 3, waiting: 2 });
+    await expect(handed(1)).resolves.toEqual({ active: 3, waiting: 2 });
+    await expect(handed(4)).resolves.toEqual({ active: 2, waiting: 3 });
+    await expect(handed(undefined)).resolves.toEqual({ active: 2, waiting: 3 });
   });
 
   it('should use the contract defaults (m=19456, t=2, p=1) when nothing is configured', async () => {

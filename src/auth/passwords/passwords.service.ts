@@ -39,7 +39,9 @@ export class PasswordsService implements OnModuleInit, OnModuleDestroy {
   private readonly pool: HashingPool;
 
   constructor(@InjectAppConfig() config: AppConfig, @Optional() metrics?: MetricsService) {
-    this.pool = new HashingPool(config.hashing.concurrency, config.hashing.queueLimit);
+    const { concurrency, queueLimit, threads } = config.hashing;
+    // One hash waits in libuv's queue when the pool's threads are no more than the hashes at once.
+    this.pool = new HashingPool(concurrency, queueLimit, threads && threads <= concurrency ? 1 : 0);
     metrics?.readFrom({ hashing: () => this.pool.stats() });
     this.options = {
       type: argon2.argon2id,

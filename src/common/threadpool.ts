@@ -1,0 +1,31 @@
+/** libuv's ceiling on UV_THREADPOOL_SIZE (src/threadpool.c). */
+const MAX_THREADS = 1024;
+
+/**
+ * Sizes libuv's thread pool (where argon2 hashes, and where `fs`, `dns.lookup`
+ * and WebCrypto run) to `threads`, unless the operator set
+ * UV_THREADPOOL_SIZE; returns the size the pool will have.
+ *
+ * libuv reads the variable once, when the pool first starts, so this must run
+ * before anything in the process uses it: `main.ts` calls it right after
+ * loading the configuration (loading the app's modules does not start the
+ * pool). Cluster workers inherit the variable.
+ *
+ * Why: with Node's default of 4 threads on a 2-core machine and 2 hashes at
+ * once, every finished hash left a core idle until the event loop woke and
+ * handed over the next one, and the thread that took it was often one that
+ * had slept on the busy core: 4-5 % of the machine idle under a sign-in storm
+ * (docs/performance.md, change 17). With as many threads as hashes at once,
+ * the hashing pool can leave the next hash waiting in libuv's queue, and the
+ * thread that finishes one starts the next without waking anything.
+ */
+export function sizeThreadpool(threads: number, env: NodeJS.ProcessEnv = process.env): number {
+  const set = env.UV_THREADPOOL_SIZE;
+  if (set === undefined || set === '') {
+    env.UV_THREADPOOL_SIZE = String(threads);
+    return threads;
+  }
+  // As libuv reads it: atoi into an unsigned count, 0 (or no number) meaning 1.
+  const parsed = Number.parseInt(set, 10) || 0;
+  return parsed === 0 ? 1 : parsed < 0 || parsed > MAX_THREADS ? MAX_THREADS : parsed;
+}
