@@ -4,47 +4,32 @@ import { HashingPool } from './hashing-pool';
 describe(HashingPool.name, () => {
   const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-  it('should never run more than its concurrency at once, and run everything queued in order', async () => {
-    const sut = new HashingPool(2, 100);
-    let running = 0;
-    let most = 0;
-    const order: number[] = [];
-    await Promise.all(
-      Array.from({ length: 10 }, (_, i) =>
-        sut.run(async () => {
-          running += 1;
-          most = Math.max(most, running);
-          await tick(5);
-          order.push(i);
-          running -= 1;
-        }),
-      ),
-    );
-    expect(most).toBe(2);
-    expect(sut.stats()).toEqual({ active: 0, waiting: 0, peak: 2 });
-    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-  });
-
-  it('should hand `ahead` more to the hashing threads than run at once, still in order', async () => {
-    const sut = new HashingPool(2, 100, 1);
-    let handed = 0;
-    let most = 0;
-    const order: number[] = [];
-    await Promise.all(
-      Array.from({ length: 10 }, (_, i) =>
-        sut.run(async () => {
-          handed += 1;
-          most = Math.max(most, handed);
-          await tick(5);
-          order.push(i);
-          handed -= 1;
-        }),
-      ),
-    );
-    expect(most).toBe(3);
-    expect(sut.stats()).toEqual({ active: 0, waiting: 0, peak: 3 });
-    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-  });
+  it.each([
+    { ahead: 0, most: 2 },
+    { ahead: 1, most: 3 },
+  ])(
+    'should never hand the work more than its concurrency and $ahead ahead at once, and run everything queued in order',
+    async ({ ahead, most }) => {
+      const sut = new HashingPool(2, 100, ahead);
+      let handed = 0;
+      let seen = 0;
+      const order: number[] = [];
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          sut.run(async () => {
+            handed += 1;
+            seen = Math.max(seen, handed);
+            await tick(5);
+            order.push(i);
+            handed -= 1;
+          }),
+        ),
+      );
+      expect(seen).toBe(most);
+      expect(sut.stats()).toEqual({ active: 0, waiting: 0, peak: most });
+      expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    },
+  );
 
   it('should count the queue limit beyond what it handed over', async () => {
     const sut = new HashingPool(1, 2, 1);
