@@ -16,8 +16,9 @@ const MAX_THREADS = 1024;
  * handed over the next one, and the thread that took it was often one that
  * had slept on the busy core: 4-5 % of the machine idle under a sign-in storm
  * (docs/performance.md, change 17). With as many threads as hashes at once,
- * the hashing pool can leave the next hash waiting in libuv's queue, and the
- * thread that finishes one starts the next without waking anything.
+ * the hashing pool can leave each thread's next hash waiting in libuv's
+ * queue, and a thread that finishes one starts the next without waking
+ * anything.
  */
 export function sizeThreadpool(threads: number, env: NodeJS.ProcessEnv = process.env): number {
   const set = env.UV_THREADPOOL_SIZE;

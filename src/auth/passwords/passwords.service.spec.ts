@@ -33,7 +33,7 @@ describe(PasswordsService.name, () => {
     expect(new Set(salts.map((salt) => salt.toString('hex'))).size).toBe(3);
   });
 
-  it('should hand the threads one hash ahead only when main.ts gave the pool no more threads than hashes at once', async () => {
+  it('should queue a next hash for each thread only when main.ts gave the pool no more threads than hashes at once', async () => {
     const handed = async (threads?: number) => {
       const base = config('1024', '1');
       const service = new PasswordsService({
@@ -46,7 +46,7 @@ describe(PasswordsService.name, () => {
       await Promise.all(hashes);
       return { active: stats.active, waiting: stats.waiting };
     };
-    await expect(handed(2)).resolves.toEqual({ active: 3, waiting: 2 });
+    await expect(handed(2)).resolves.toEqual({ active: 4, waiting: 1 });
     await expect(handed(1)).resolves.toEqual({ active: 3, waiting: 2 });
     await expect(handed(4)).resolves.toEqual({ active: 2, waiting: 3 });
     await expect(handed(undefined)).resolves.toEqual({ active: 2, waiting: 3 });

@@ -40,8 +40,10 @@ export class PasswordsService implements OnModuleInit, OnModuleDestroy {
 
   constructor(@InjectAppConfig() config: AppConfig, @Optional() metrics?: MetricsService) {
     const { concurrency, queueLimit, threads } = config.hashing;
-    // One hash waits in libuv's queue when the pool's threads are no more than the hashes at once.
-    this.pool = new HashingPool(concurrency, queueLimit, threads && threads <= concurrency ? 1 : 0);
+    // When the pool's threads are no more than the hashes at once, each thread's next hash
+    // waits in libuv's queue (docs/performance.md, changes 17 and 18).
+    const ahead = threads && threads <= concurrency ? threads : 0;
+    this.pool = new HashingPool(concurrency, queueLimit, ahead);
     metrics?.readFrom({ hashing: () => this.pool.stats() });
     this.options = {
       type: argon2.argon2id,
