@@ -19,9 +19,9 @@ function nameOf(text: string): string {
 /**
  * The statements of the hot paths (every authenticated request, refresh,
  * sign-in and registration, and the delivery of its mail): on a PostgreSQL
- * server, outside a transaction, they go straight to the pg pool as named statements (named after their
- * text), which PostgreSQL parses and plans once per connection, and
- * TypeORM's query runner stays out of the way. In a transaction, or on the
+ * server, outside a transaction, they go straight to the pg pool as named
+ * statements (named after their text), which PostgreSQL parses and plans once
+ * per connection, and TypeORM's query runner stays out of the way. In a transaction, or on the
  * embedded store, they run through `manager` as any other query.
  *
  * Errors then come from node-postgres as they are (see
