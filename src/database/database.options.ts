@@ -13,6 +13,16 @@ export interface DatabaseSchema {
 
 export type DatabaseSettings = Pick<AppConfig, 'databaseUrl' | 'dataDir' | 'databasePoolSize'>;
 
+/**
+ * The embedded store's own settings beside PGlite's. It is one session on one
+ * machine, so PostgreSQL's default of 128 MB of shared buffers (sized for a
+ * server's many sessions) is memory each start clears and the process keeps:
+ * 16 MB holds a first run's data many times over, and a page not in it is a
+ * read from the operating system's cache. Each start takes ~0.25 s instead of
+ * ~0.6 s.
+ */
+const EMBEDDED_SETTINGS = ['-c', 'shared_buffers=16MB'];
+
 /** The embedded stores opened for each options object, closed when its DataSource is destroyed. */
 const embeddedStores = new WeakMap<object, { pglite: PGlite; release: () => void }>();
 
@@ -61,7 +71,10 @@ export function buildDataSourceOptions(
   const { createPgConfig } =
     require('@electric-sql/pglite/node-postgres') as typeof import('@electric-sql/pglite/node-postgres');
   /* eslint-enable @typescript-eslint/no-require-imports */
-  const pglite = new Embedded(directory, { extensions: { pg_trgm } });
+  const pglite = new Embedded(directory, {
+    extensions: { pg_trgm },
+    startParams: [...Embedded.defaultStartParams, ...EMBEDDED_SETTINGS],
+  });
   const options: DataSourceOptions = {
     ...common,
     // PGlite is a single session: a pool of one, never closed for idleness.
