@@ -18,35 +18,33 @@ function nameOf(text: string): string {
 
 /**
  * The statements of the hot paths (every authenticated request, refresh,
- * sign-in and registration, and the delivery of its mail): on a PostgreSQL
- * server, outside a transaction, they go straight to the pg pool as named
- * statements (named after their text), which PostgreSQL parses and plans once
- * per connection, and TypeORM's query runner stays out of the way. In a transaction, or on the
- * embedded store, they run through `manager` as any other query.
+ * sign-in and registration, and the delivery of its mail): outside a
+ * transaction, they go straight to the pg pool as named statements (named
+ * after their text), which PostgreSQL parses and plans once per connection,
+ * and TypeORM's query runner stays out of the way. That holds for the
+ * embedded store too, whose pool is one connection to PGlite, where parsing
+ * and planning run in WASM on the event loop's own thread. In a transaction,
+ * they run through `manager` as any other query.
  *
  * Errors then come from node-postgres as they are (see
  * violatedUniqueConstraint), not wrapped in TypeORM's QueryFailedError.
  */
 export class HotStatements {
-  /** A PostgreSQL server's pool, when the statements go straight to it. */
-  readonly serverPool: Pool | undefined;
+  /** The store's pool (a PostgreSQL server's, or the embedded store's one connection), when the statements go straight to it. */
+  readonly pool: Pool | undefined;
 
   constructor(private readonly manager: EntityManager) {
-    const { options } = manager.connection;
-    const onServer = 'url' in options && Boolean(options.url);
-    this.serverPool = onServer && !manager.queryRunner ? poolOf(manager.connection) : undefined;
+    this.pool = manager.queryRunner ? undefined : poolOf(manager.connection);
   }
 
   query<T extends QueryResultRow>(text: string, values: unknown[]): Promise<T[]> {
-    return this.serverPool
-      ? this.named(this.serverPool, text, values)
-      : this.manager.query(text, values);
+    return this.pool ? this.named(this.pool, text, values) : this.manager.query(text, values);
   }
 
   /** {@link query} for an UPDATE or DELETE … RETURNING: its rows (see returningRows). */
   returning<T extends QueryResultRow>(text: string, values: unknown[]): Promise<T[]> {
-    return this.serverPool
-      ? this.named(this.serverPool, text, values)
+    return this.pool
+      ? this.named(this.pool, text, values)
       : returningRows<T>(this.manager, text, values);
   }
 

@@ -107,6 +107,38 @@ describe(SessionsRepository.name, () => {
       });
     });
 
+    it('should check a session with a statement prepared once on its connection, on either store', async () => {
+      const { user, sessionId } = await signedIn();
+
+      await sut.findActiveSessionUser(sessionId, user.id);
+      await sut.findActiveSessionUser(sessionId, user.id);
+
+      // Every connection the pool holds (the embedded store's pool is one),
+      // each asked which statements it has prepared.
+      const pool = poolOf(db.dataSource)!;
+      const clients = await Promise.all(
+        Array.from({ length: pool.totalCount }, () => pool.connect()),
+      );
+      try {
+        const prepared = await Promise.all(
+          clients.map(
+            async (client) =>
+              (
+                await client.query<{ name: string; statement: string }>(
+                  'SELECT name, statement FROM pg_prepared_statements',
+                )
+              ).rows,
+          ),
+        );
+        expect(prepared.flat()).toContainEqual({
+          name: expect.stringMatching(/^hot-/),
+          statement: expect.stringContaining('WHERE s.id = ANY($1::uuid[])'),
+        });
+      } finally {
+        clients.forEach((client) => client.release());
+      }
+    });
+
     it.each([
       [
         'a revoked session',

@@ -93,7 +93,7 @@ export class SessionsRepository {
     // A quarter of the pool at most: under load, fewer and larger statements
     // (2 of a pool of 10 measured best: docs/performance.md#batched-session-checks), and
     // sign-ins and refreshes still find connections while reads flood in.
-    const poolSize = this.hot.serverPool?.options.max ?? 1;
+    const poolSize = this.hot.pool?.options.max ?? 1;
     this.sessionChecks = new BatchedLookup(
       (keys) => this.fetchSessionUsers(keys),
       sessionKeyId,
