@@ -41,6 +41,20 @@ export class HotStatements {
     return this.pool ? this.named(this.pool, text, values) : this.manager.query(text, values);
   }
 
+  /**
+   * {@link query} for a statement whose best plan changes as its tables grow
+   * (see ROTATE_LIVE_SQL): sent unnamed, so that PostgreSQL plans it at each
+   * execution for the sizes of that moment. A named statement keeps the
+   * generic plan it settled on after five executions until the next ANALYZE
+   * of its tables (up to a minute later, under autovacuum): a plan made while
+   * a table was small (a scan of it all) then stays while it grows.
+   */
+  queryReplanned<T extends QueryResultRow>(text: string, values: unknown[]): Promise<T[]> {
+    return this.pool
+      ? this.pool.query<T>(text, values).then((result) => result.rows)
+      : this.manager.query(text, values);
+  }
+
   /** {@link query} for an UPDATE or DELETE … RETURNING: its rows (see returningRows). */
   returning<T extends QueryResultRow>(text: string, values: unknown[]): Promise<T[]> {
     return this.pool

@@ -33,6 +33,32 @@ describe(SessionsRepository.name, () => {
     return { sessionId: id, refresh };
   }
 
+  /**
+   * The statements prepared on every connection the pool holds (the embedded
+   * store's pool is one), each connection asked in turn.
+   */
+  async function preparedStatements(): Promise<Array<{ name: string; statement: string }>> {
+    const pool = poolOf(db.dataSource)!;
+    const clients = await Promise.all(
+      Array.from({ length: pool.totalCount }, () => pool.connect()),
+    );
+    try {
+      const lists = await Promise.all(
+        clients.map(
+          async (client) =>
+            (
+              await client.query<{ name: string; statement: string }>(
+                'SELECT name, statement FROM pg_prepared_statements',
+              )
+            ).rows,
+        ),
+      );
+      return lists.flat();
+    } finally {
+      clients.forEach((client) => client.release());
+    }
+  }
+
   /** A new user with one session. */
   async function signedIn(expiresAt = inAnHour()) {
     const user = await insertUser(db.dataSource);
@@ -113,30 +139,10 @@ describe(SessionsRepository.name, () => {
       await sut.findActiveSessionUser(sessionId, user.id);
       await sut.findActiveSessionUser(sessionId, user.id);
 
-      // Every connection the pool holds (the embedded store's pool is one),
-      // each asked which statements it has prepared.
-      const pool = poolOf(db.dataSource)!;
-      const clients = await Promise.all(
-        Array.from({ length: pool.totalCount }, () => pool.connect()),
-      );
-      try {
-        const prepared = await Promise.all(
-          clients.map(
-            async (client) =>
-              (
-                await client.query<{ name: string; statement: string }>(
-                  'SELECT name, statement FROM pg_prepared_statements',
-                )
-              ).rows,
-          ),
-        );
-        expect(prepared.flat()).toContainEqual({
-          name: expect.stringMatching(/^hot-/),
-          statement: expect.stringContaining('WHERE s.id = ANY($1::uuid[])'),
-        });
-      } finally {
-        clients.forEach((client) => client.release());
-      }
+      expect(await preparedStatements()).toContainEqual({
+        name: expect.stringMatching(/^hot-/),
+        statement: expect.stringContaining('WHERE s.id = ANY($1::uuid[])'),
+      });
     });
 
     it.each([
@@ -251,6 +257,21 @@ describe(SessionsRepository.name, () => {
         { token_hash: refresh, generation: 0, spent: true },
         { token_hash: successor, generation: 1, spent: false },
       ]);
+    });
+
+    it('should plan each rotation when it runs, keeping no prepared plan for it', async () => {
+      // A plan kept from when the table of tokens was small scans it all as it grows.
+      for (let i = 0; i < 7; i++) {
+        const { refresh } = await signedIn();
+        expect(await sut.rotateLive(refresh, tokenHash())).not.toBeNull();
+      }
+
+      const prepared = await preparedStatements();
+      expect(prepared.map((p) => p.statement).join('\n')).not.toContain(
+        'UPDATE refresh_tokens rt SET spent_at',
+      );
+      // (the session's own statement is prepared: the check above sees the pool's statements)
+      expect(prepared.map((p) => p.statement).join('\n')).toContain('INSERT INTO sessions');
     });
 
     it('should not rotate a spent token, and rotate its successor', async () => {

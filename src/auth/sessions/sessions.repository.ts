@@ -215,7 +215,7 @@ export class SessionsRepository {
 
   private async rotateMany(rotations: Rotation[]): Promise<Map<string, RotatedRow>> {
     const run = async (some: Rotation[]) =>
-      this.hot.query<RotatedRow>(ROTATE_LIVE_SQL, [
+      this.hot.queryReplanned<RotatedRow>(ROTATE_LIVE_SQL, [
         some.map((rotation) => rotation.tokenHash),
         some.map((rotation) => rotation.successorHash),
         new Date(),
