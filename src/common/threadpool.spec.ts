@@ -26,6 +26,7 @@ function threadsAdded(threads: number, env: Record<string, string> = {}): string
 
 describe(sizeThreadpool.name, () => {
   it('should give the pool that many threads when it runs before the pool starts, after the app is loaded', () => {
+    expect(threadsAdded(2)).toBe('2 2');
     expect(threadsAdded(3)).toBe('3 3');
   });
 
