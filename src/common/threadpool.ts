@@ -15,10 +15,10 @@ const MAX_THREADS = 1024;
  * once, every finished hash left a core idle until the event loop woke and
  * handed over the next one, and the thread that took it was often one that
  * had slept on the busy core: 2-4 % of the machine idle under sign-ins, 4-5 %
- * in a probe of argon2 alone (docs/performance.md, change 17). With as many threads as hashes at once,
- * the hashing pool can leave each thread's next hash waiting in libuv's
- * queue, and a thread that finishes one starts the next without waking
- * anything.
+ * in a probe of argon2 alone (docs/performance.md, change 17). With as many
+ * threads as hashes at once, the hashing pool can leave each thread's next
+ * hash waiting in libuv's queue, and a thread that finishes one starts the
+ * next without waking anything.
  */
 export function sizeThreadpool(threads: number, env: NodeJS.ProcessEnv = process.env): number {
   const set = env.UV_THREADPOOL_SIZE;
