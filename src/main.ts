@@ -20,7 +20,8 @@ async function bootstrap(): Promise<void> {
     }
     throw error;
   }
-  // Before anything starts libuv's thread pool (see sizeThreadpool).
+  // Before anything starts libuv's thread pool (see sizeThreadpool). The configuration Nest
+  // injects is loaded again from the environment, later: it reads the size the variable now gives.
   config = {
     ...config,
     hashing: { ...config.hashing, threads: sizeThreadpool(config.hashing.concurrency) },

@@ -1,5 +1,7 @@
 /** libuv's ceiling on UV_THREADPOOL_SIZE (src/threadpool.c). */
 const MAX_THREADS = 1024;
+/** libuv's pool size when UV_THREADPOOL_SIZE is not set. */
+const DEFAULT_THREADS = 4;
 
 /**
  * Sizes libuv's thread pool (where argon2 hashes, and where `fs`, `dns.lookup`
@@ -24,9 +26,21 @@ export function sizeThreadpool(threads: number, env: NodeJS.ProcessEnv = process
   const set = env.UV_THREADPOOL_SIZE;
   if (set === undefined || set === '') {
     env.UV_THREADPOOL_SIZE = String(threads);
-    return threads;
   }
-  // As libuv reads it: atoi into an unsigned count, 0 (or no number) meaning 1.
+  return threadpoolSize(env);
+}
+
+/**
+ * The size libuv gives its thread pool for this UV_THREADPOOL_SIZE: 4 when it
+ * is unset or empty, otherwise atoi into an unsigned count, 0 (or no number)
+ * meaning 1, at most 1024. The configuration reads it (`hashing.threads`):
+ * loaded after `sizeThreadpool`, it sees the size main.ts gave the pool.
+ */
+export function threadpoolSize(env: NodeJS.ProcessEnv = process.env): number {
+  const set = env.UV_THREADPOOL_SIZE;
+  if (set === undefined || set === '') {
+    return DEFAULT_THREADS;
+  }
   const parsed = Number.parseInt(set, 10) || 0;
   return parsed === 0 ? 1 : parsed < 0 || parsed > MAX_THREADS ? MAX_THREADS : parsed;
 }

@@ -31,10 +31,11 @@ export interface AppConfig {
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
   /**
    * Password hashing at once (memory: this × ARGON2_MEMORY_KIB), and how many
-   * may wait; `threads`: the size of the process's thread pool, known only
-   * when main.ts sized it before the pool started (`sizeThreadpool`).
+   * may wait; `threads`: the size of the process's thread pool, as libuv reads
+   * UV_THREADPOOL_SIZE (`threadpoolSize`; main.ts sets it, `sizeThreadpool`,
+   * before the pool and before the app's own configuration is loaded).
    */
-  hashing: { concurrency: number; queueLimit: number; threads?: number };
+  hashing: { concurrency: number; queueLimit: number; threads: number };
   bodyLimitBytes: number;
   mail: {
     /** `smtp://…` or `smtps://…`; null: mails are written to the log (development only). */

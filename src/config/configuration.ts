@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Inject } from '@nestjs/common';
 import { registerAs } from '@nestjs/config';
+import { threadpoolSize } from '../common/threadpool';
 import {
   asymmetricSigningKeys,
   JWT_ALGORITHMS,
@@ -165,6 +166,7 @@ export function loadConfig(env: Env): AppConfig {
       // libuv's thread pool, where argon2 runs, to match (sizeThreadpool).
       concurrency: int(env, 'HASH_CONCURRENCY', Math.min(availableParallelism(), 4), 1, 64),
       queueLimit: int(env, 'HASH_QUEUE_LIMIT', 256, 0, 100000),
+      threads: threadpoolSize(env),
     },
     mail: {
       url: mailUrl,

@@ -33,22 +33,29 @@ describe(PasswordsService.name, () => {
     expect(new Set(salts.map((salt) => salt.toString('hex'))).size).toBe(3);
   });
 
-  it('should queue a next hash for each thread only when main.ts gave the pool no more threads than hashes at once', async () => {
-    const handed = async (threads?: number) => {
-      const base = config('1024', '1');
-      const service = new PasswordsService({
-        ...base,
-        hashing: { concurrency: 2, queueLimit: 10, threads },
-      });
+  it('should queue a next hash for each thread only when the pool has no more threads than hashes at once', async () => {
+    // The pool's size as the configuration reads it from UV_THREADPOOL_SIZE, which main.ts
+    // sets before the configuration Nest injects is loaded (unset: libuv's 4).
+    const handed = async (threadpoolSize?: string) => {
+      const service = new PasswordsService(
+        loadConfig({
+          JWT_SECRET: 'x'.repeat(32),
+          ARGON2_MEMORY_KIB: '1024',
+          ARGON2_TIME_COST: '1',
+          HASH_CONCURRENCY: '2',
+          HASH_QUEUE_LIMIT: '10',
+          ...(threadpoolSize === undefined ? {} : { UV_THREADPOOL_SIZE: threadpoolSize }),
+        }),
+      );
       // The constructor's dummy hash, then four more.
       const hashes = [1, 2, 3, 4].map(() => service.hash('violet tractor harbour 42'));
       const stats = service.hashingStats();
       await Promise.all(hashes);
       return { active: stats.active, waiting: stats.waiting };
     };
-    await expect(handed(2)).resolves.toEqual({ active: 4, waiting: 1 });
-    await expect(handed(1)).resolves.toEqual({ active: 3, waiting: 2 });
-    await expect(handed(4)).resolves.toEqual({ active: 2, waiting: 3 });
+    await expect(handed('2')).resolves.toEqual({ active: 4, waiting: 1 });
+    await expect(handed('1')).resolves.toEqual({ active: 3, waiting: 2 });
+    await expect(handed('4')).resolves.toEqual({ active: 2, waiting: 3 });
     await expect(handed(undefined)).resolves.toEqual({ active: 2, waiting: 3 });
   });
 

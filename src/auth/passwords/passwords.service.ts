@@ -42,7 +42,7 @@ export class PasswordsService implements OnModuleInit, OnModuleDestroy {
     const { concurrency, queueLimit, threads } = config.hashing;
     // When the pool's threads are no more than the hashes at once, each thread's next hash
     // waits in libuv's queue (docs/performance.md, changes 17 and 18).
-    const ahead = threads && threads <= concurrency ? threads : 0;
+    const ahead = threads <= concurrency ? threads : 0;
     this.pool = new HashingPool(concurrency, queueLimit, ahead);
     metrics?.readFrom({ hashing: () => this.pool.stats() });
     this.options = {
