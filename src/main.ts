@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import { runPrimary } from './cluster';
 import { createApp } from './app.setup';
 import { tuneGarbageCollection } from './common/garbage-collection';
-import { sizeThreadpool } from './common/threadpool';
+import { sizeThreadpool } from './config/threadpool';
 import { type AppConfig, ConfigError, loadConfig } from './config/configuration';
 
 async function bootstrap(): Promise<void> {

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Inject } from '@nestjs/common';
 import { registerAs } from '@nestjs/config';
-import { threadpoolSize } from '../common/threadpool';
+import { threadpoolSize } from './threadpool';
 import {
   asymmetricSigningKeys,
   JWT_ALGORITHMS,

@@ -11,7 +11,7 @@ function threadsAdded(threads: number, env: Record<string, string> = {}): string
   const script = `
     const { readdirSync, stat } = require('node:fs');
     require('./src/app.setup');
-    const { sizeThreadpool } = require('./src/common/threadpool');
+    const { sizeThreadpool } = require('./src/config/threadpool');
     const before = readdirSync('/proc/self/task').length;
     const size = sizeThreadpool(${threads});
     // What the configuration Nest injects (loaded from the environment, after this) reads.
